@@ -1,0 +1,305 @@
+"""RequestContext: what a handler and middleware know about the request.
+
+Everything is computed on first access and cached. The body is read before the handler runs
+(so ``context.json`` is a plain attribute); it is decoded only when asked for.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from aiohttp import web
+
+from .bodies import (MultiValueDict, decode_json, decode_multipart, decode_urlencoded,
+                     media_type_of)
+from .errors import BadRequest, PayloadTooLarge, UnprocessableContent, UnsupportedMediaType
+
+if TYPE_CHECKING:
+    from .app import PyFrameApp
+    from .routing import Route
+
+__all__ = ["RequestContext", "parse_accept"]
+
+_ids = itertools.count(1)
+_id_prefix = os.urandom(4).hex()
+_UNSET: Any = object()
+_JSON_TYPES = ("application/json",)
+
+
+class RequestContext:
+    """The current request. Middleware may set attributes of its own on it."""
+
+    def __init__(self, app: PyFrameApp, request: web.BaseRequest, route: Route | None = None,
+                 params: dict[str, Any] | None = None) -> None:
+        self.app = app
+        self.request = request
+        self.route = route
+        self.params = params if params is not None else {}
+        self.method: str = request.method
+        self.user: Any = None
+        self._body: bytes | None = None
+        self._request_id: str | None = None
+        self._query: MultiValueDict | None = None
+        self._json: Any = _UNSET
+        self._form: Any = _UNSET
+        self._files: Any = _UNSET
+        self._data: Any = _UNSET
+        self._session: Any = _UNSET
+        self.route_error: Exception | None = None
+
+    def __repr__(self) -> str:
+        return f"<RequestContext {self.method} {self.full_path}>"
+
+    # The request line and its parts.
+    @property
+    def path(self) -> str:
+        return self.request.path
+
+    @property
+    def full_path(self) -> str:
+        return self.request.path_qs
+
+    @property
+    def query_params(self) -> MultiValueDict:
+        if self._query is None:
+            self._query = MultiValueDict(self.request.query.items())
+        return self._query
+
+    @property
+    def headers(self):
+        return self.request.headers
+
+    @property
+    def cookies(self):
+        return self.request.cookies
+
+    @property
+    def remote_addr(self) -> str | None:
+        return self.request.remote
+
+    @property
+    def user_agent(self) -> str:
+        return self.request.headers.get("User-Agent", "")
+
+    @property
+    def content_type(self) -> str:
+        return self.request.headers.get("Content-Type", "")
+
+    @property
+    def request_id(self) -> str:
+        """The request's id: the client's ``X-Request-ID`` when it is sane, else a new one."""
+        rid = self._request_id
+        if rid is None:
+            given = self.request.headers.get("X-Request-ID", "")
+            if 0 < len(given) <= 128 and given.isascii() and given.isprintable():
+                rid = given
+            else:
+                rid = f"{_id_prefix}-{next(_ids):x}"
+            self._request_id = rid
+        return rid
+
+    @request_id.setter
+    def request_id(self, value: str) -> None:
+        self._request_id = value
+
+    @property
+    def session(self) -> Any:
+        """Session data, set up by a sessions plugin (``pip install 'pyframe[auth]'``)."""
+        if self._session is _UNSET:
+            raise RuntimeError("context.session needs a sessions plugin: enable 'auth' "
+                               "(pip install 'pyframe[auth]') or set context.session in middleware")
+        return self._session
+
+    @session.setter
+    def session(self, value: Any) -> None:
+        self._session = value
+
+    # Lookups.
+    def get_header(self, name: str, default: Any = None) -> Any:
+        return self.request.headers.get(name, default)
+
+    def get_cookie(self, name: str, default: Any = None) -> Any:
+        return self.request.cookies.get(name, default)
+
+    def get_query_param(self, name: str, default: Any = None) -> Any:
+        return self.query_params.get(name, default)
+
+    def is_ajax(self) -> bool:
+        return self.request.headers.get("X-Requested-With", "").lower() == "xmlhttprequest"
+
+    def is_json(self) -> bool:
+        media = media_type_of(self.content_type)
+        return media in _JSON_TYPES or media.endswith("+json")
+
+    def accepts(self, content_type: str) -> bool:
+        """Whether the ``Accept`` header allows ``content_type`` (q-values and wildcards)."""
+        header = self.request.headers.get("Accept")
+        if not header:
+            return True
+        return accept_quality(parse_accept(header), content_type) > 0
+
+    # The body.
+    @property
+    def has_body(self) -> bool:
+        return self.request.body_exists
+
+    async def load_body(self) -> bytes:
+        """Read the whole body (once), enforcing the route's or the app's size limit."""
+        if self._body is None:
+            limit = self.app.max_body_size
+            if self.route is not None and self.route.max_body_size is not None:
+                limit = self.route.max_body_size
+            self._body = await read_body(self.request, limit)
+        return self._body
+
+    async def stream(self, chunk_size: int = 65536) -> AsyncIterator[bytes]:
+        """Iterate over the body as it arrives, for routes registered with ``stream_body``."""
+        if self._body is not None:
+            yield self._body
+            return
+        async for chunk in self.request.content.iter_chunked(chunk_size):
+            yield chunk
+
+    @property
+    def raw_body(self) -> bytes:
+        if self._body is None:
+            if not self.request.body_exists:
+                return b""
+            raise RuntimeError("the body has not been read: this route streams its body "
+                               "(use `async for chunk in context.stream()`) or call "
+                               "`await context.load_body()` first in middleware")
+        return self._body
+
+    @property
+    def json(self) -> Any:
+        """The body decoded as JSON; None without a body. 415 for another content type."""
+        if self._json is _UNSET:
+            body = self.raw_body
+            if not body:
+                self._json = None
+            elif not self.is_json():
+                raise UnsupportedMediaType(detail=f"expected a JSON body (application/json), "
+                                                  f"got {self.content_type or 'no Content-Type'}")
+            else:
+                self._json = decode_json(body)
+        return self._json
+
+    def json_as(self, type: type[Any]) -> Any:
+        """The JSON body validated as ``type`` (a msgspec Struct, dataclass, TypedDict, ...).
+
+        A body that does not fit gets 422 naming the path of the bad value.
+        """
+        if not self.is_json():
+            raise UnsupportedMediaType(detail=f"expected a JSON body (application/json), "
+                                              f"got {self.content_type or 'no Content-Type'}")
+        try:
+            return msgspec.json.decode(self.raw_body, type=type)
+        except msgspec.ValidationError as exc:
+            raise UnprocessableContent(detail=str(exc)) from None
+        except msgspec.DecodeError as exc:
+            raise BadRequest(detail=f"malformed JSON body: {exc}") from None
+
+    def _parse_form(self) -> None:
+        body = self.raw_body
+        media = media_type_of(self.content_type)
+        if media == "multipart/form-data":
+            self._form, self._files = decode_multipart(body, self.content_type)
+        elif media == "application/x-www-form-urlencoded" or (not body and not media):
+            self._form, self._files = decode_urlencoded(body), MultiValueDict()
+        else:
+            raise UnsupportedMediaType(
+                detail="expected a form body (application/x-www-form-urlencoded or "
+                       f"multipart/form-data), got {self.content_type or 'no Content-Type'}")
+
+    @property
+    def form(self) -> MultiValueDict:
+        if self._form is _UNSET:
+            self._parse_form()
+        return self._form
+
+    @property
+    def files(self) -> MultiValueDict:
+        if self._files is _UNSET:
+            self._parse_form()
+        return self._files
+
+    @property
+    def data(self) -> Any:
+        """The body decoded by whichever decoder is registered for its content type."""
+        if self._data is _UNSET:
+            body = self.raw_body
+            media = media_type_of(self.content_type)
+            if not body:
+                self._data = None
+            else:
+                decoder = self.app._body_decoders.get(media)
+                if decoder is None and media.endswith("+json"):
+                    decoder = decode_json
+                if decoder is None:
+                    known = ", ".join(sorted(self.app._body_decoders))
+                    raise UnsupportedMediaType(detail=f"no decoder for "
+                                                      f"{media or 'a body without Content-Type'}; "
+                                                      f"this app reads {known}")
+                self._data = decoder(body, self.content_type)
+        return self._data
+
+
+async def read_body(request: web.BaseRequest, limit: int) -> bytes:
+    length = request.content_length
+    if length is not None and length > limit:
+        raise PayloadTooLarge(detail=f"the body is {length} bytes; the limit is {limit}")
+    if length is not None:
+        try:
+            return await request.content.readexactly(length)
+        except Exception as exc:  # IncompleteReadError, connection reset
+            raise BadRequest(detail="the body ended before its Content-Length") from exc
+    chunks, size = [], 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(detail=f"the body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_accept(header: str) -> list[tuple[str, str, float]]:
+    """Parse an Accept header into (type, subtype, q) triples."""
+    ranges = []
+    for item in header.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        media, *params = (p.strip() for p in item.split(";"))
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = max(0.0, min(1.0, float(value)))
+                except ValueError:
+                    q = 0.0
+        main, _, sub = media.lower().partition("/")
+        ranges.append((main, sub or "*", q))
+    return ranges
+
+
+def accept_quality(ranges: list[tuple[str, str, float]], content_type: str) -> float:
+    """The q-value the most specific matching range gives ``content_type`` (0 when none)."""
+    main, _, sub = media_type_of(content_type).partition("/")
+    best, best_rank = 0.0, -1
+    for rmain, rsub, q in ranges:
+        if rmain == main and rsub == sub:
+            rank = 2
+        elif rmain == main and rsub == "*":
+            rank = 1
+        elif rmain == "*":
+            rank = 0
+        else:
+            continue
+        if rank > best_rank:
+            best, best_rank = q, rank
+    return best

@@ -1,0 +1,72 @@
+"""A test client that serves the app on a real socket and talks to it with aiohttp's client."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from .serving import AppServer
+
+if TYPE_CHECKING:
+    from .app import PyFrameApp
+
+__all__ = ["TestClient"]
+
+
+class TestClient:
+    """``async with TestClient(app) as client: resp = await client.get('/')``.
+
+    The app runs on 127.0.0.1 on a free port for the duration of the block; requests go through
+    a real TCP connection. Responses are ``aiohttp.ClientResponse`` objects.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, app: PyFrameApp, **server_options: Any) -> None:
+        self.app = app
+        self.server = AppServer(app, "127.0.0.1", 0, **server_options)
+        self.session: aiohttp.ClientSession | None = None
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def url(self, path: str = "/") -> str:
+        return f"{self.server.scheme}://127.0.0.1:{self.port}{path}"
+
+    async def __aenter__(self) -> TestClient:
+        await self.server.start()
+        self.session = aiohttp.ClientSession(auto_decompress=False,
+                                             cookie_jar=aiohttp.DummyCookieJar())
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if self.session is not None:
+            await self.session.close()
+        await self.server.stop(timeout=5)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        assert self.session is not None, "use `async with TestClient(app) as client`"
+        return self.session.request(method, self.url(path), **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Any:
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Any:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.request("DELETE", path, **kwargs)
+
+    def head(self, path: str, **kwargs: Any) -> Any:
+        return self.request("HEAD", path, **kwargs)
+
+    def options(self, path: str, **kwargs: Any) -> Any:
+        return self.request("OPTIONS", path, **kwargs)

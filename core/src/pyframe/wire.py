@@ -1,0 +1,134 @@
+"""Turning a Response into what aiohttp writes: bytes, a stream, or a file."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+from .bodies import media_type_of
+from .logging import get_logger
+from .responses import FileResponse, Response, ResponseCookie, json_encode
+
+if TYPE_CHECKING:
+    from .app import PyFrameApp
+    from .context import RequestContext
+
+__all__ = ["send", "UpgradedResponse"]
+
+log = get_logger("pyframe")
+_FALLBACK = web.Response(body=b'{"error":"Internal Server Error"}', status=500,
+                         content_type="application/json")
+# One header mapping per content type, shared by every response that sets no other header.
+_PLAIN_HEADERS: dict[str, CIMultiDict[str]] = {}
+
+
+class UpgradedResponse(Response):
+    """A response already written by a protocol upgrade (a WebSocket session)."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: web.StreamResponse) -> None:
+        super().__init__(b"", status=raw.status)
+        self.raw = raw
+
+
+def _headers_for(content_type: str | None) -> CIMultiDict[str] | None:
+    if content_type is None:
+        return None
+    headers = _PLAIN_HEADERS.get(content_type)
+    if headers is None:
+        headers = _PLAIN_HEADERS[content_type] = CIMultiDict({"Content-Type": content_type})
+    return headers
+
+
+def _set_cookies(resp: web.StreamResponse, cookies: dict[str, ResponseCookie]) -> None:
+    for name, c in cookies.items():
+        resp.set_cookie(name, c.value, expires=c.expires_header(), domain=c.domain,
+                        max_age=c.max_age, path=c.path or "/", secure=c.secure or None,
+                        httponly=c.http_only or None, samesite=c.same_site)
+
+
+async def send(app: PyFrameApp, request: web.BaseRequest, context: RequestContext,
+               response: Response) -> web.StreamResponse:
+    try:
+        return await _send(app, request, response)
+    except (ValueError, TypeError) as exc:
+        # A middleware or handler built a response aiohttp cannot write (a bad status, a
+        # body of the wrong type): a 500, never a traceback to the client.
+        log.error("response_invalid", request_id=context.request_id, path=context.path,
+                  exc_info=exc)
+        return web.Response(body=_FALLBACK.body, status=500, content_type="application/json")
+
+
+async def _send(app: PyFrameApp, request: web.BaseRequest,
+                response: Response) -> web.StreamResponse:
+    body = response.body
+    if type(body) is bytes or type(body) is str:
+        headers = response._headers
+        resp = web.Response(body=body.encode() if type(body) is str else body,
+                            status=response.status,
+                            headers=headers if headers is not None else
+                            _headers_for(response.content_type))
+    elif isinstance(response, UpgradedResponse):
+        return response.raw
+    elif isinstance(response, FileResponse):
+        resp = web.FileResponse(response.path, chunk_size=response.chunk_size,
+                                status=response.status, headers=response.headers)
+    elif response.is_stream:
+        return await _stream(app, request, response)
+    else:
+        resp = web.Response(body=_coerce_body(body), status=response.status,
+                            headers=response.headers)
+    if response._cookies:
+        _set_cookies(resp, response._cookies)
+    return resp
+
+
+def _coerce_body(body: Any) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, (bytearray, memoryview)):
+        return bytes(body)
+    if isinstance(body, (dict, list)):
+        return json_encode(body)
+    raise TypeError(f"a response body is bytes, str, JSON data or an async iterator, "
+                    f"got {type(body).__name__}")
+
+
+async def _stream(app: PyFrameApp, request: web.BaseRequest,
+                  response: Response) -> web.StreamResponse:
+    resp = web.StreamResponse(status=response.status, headers=response.headers)
+    if response._cookies:
+        _set_cookies(resp, response._cookies)
+    body = response.body
+    encoder = app.stream_encoders.get(media_type_of(response.content_type or
+                                                    response.headers.get("Content-Type")))
+    await resp.prepare(request)
+    try:
+        if request.method != "HEAD":
+            async for item in body:
+                if type(item) is bytes:
+                    chunk = item
+                elif type(item) is str:
+                    chunk = item.encode()
+                elif encoder is not None:
+                    chunk = encoder(item)
+                else:
+                    chunk = json_encode(item) + b"\n"
+                if chunk:
+                    await resp.write(chunk)
+    except (ConnectionResetError, ConnectionError):
+        pass  # the client went away; nothing left to tell it
+    except Exception as exc:
+        # The status line is gone already: log, and cut the connection so the client sees a
+        # broken body rather than a complete one.
+        log.error("stream_failed", path=request.path, exc_info=exc)
+        if request.transport is not None:
+            request.transport.abort()
+    finally:
+        aclose = getattr(body, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    return resp
