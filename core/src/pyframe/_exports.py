@@ -1,0 +1,30 @@
+"""Seed-compatible names that live in plugins, found through the ``pyframe.exports`` group.
+
+``from pyframe.middleware import CORSMiddleware`` loads the name from whichever installed
+distribution exports it, so the core never imports a plugin. Where none does, the ImportError
+names the extra to install.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import importlib_metadata
+
+from .plugins import EXPORTS_GROUP, blocked_ids
+
+__all__ = ["load_export"]
+
+
+@functools.cache
+def _exports() -> dict[str, importlib_metadata.EntryPoint]:
+    return {ep.name: ep for ep in importlib_metadata.entry_points(group=EXPORTS_GROUP)}
+
+
+def load_export(module: str, name: str, plugin_id: str) -> Any:
+    ep = _exports().get(name)
+    if ep is None or plugin_id in blocked_ids():
+        raise ImportError(f"{name} is provided by the {plugin_id} plugin, which is not "
+                          f"installed: pip install 'pyframe[{plugin_id}]'", name=module)
+    return ep.load()

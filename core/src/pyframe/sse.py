@@ -1,0 +1,23 @@
+"""Server-Sent Events; provided by the sse plugin.
+
+Importing a name whose plugin is not installed raises an ImportError naming the extra.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._exports import load_export
+
+__all__ = ["SSEManager"]
+
+_PROVIDERS = {
+    "SSEManager": "sse",
+}
+
+
+def __getattr__(name: str) -> Any:
+    plugin_id = _PROVIDERS.get(name)
+    if plugin_id is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return load_export(__name__, name, plugin_id)

@@ -1,0 +1,1 @@
+"""Response compression for pyframe: gzip, brotli and zstd."""

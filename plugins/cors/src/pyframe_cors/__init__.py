@@ -1,0 +1,1 @@
+"""CORS for pyframe, following the Fetch standard."""

@@ -1,0 +1,1 @@
+"""Server metrics for pyframe: JSON stats and Prometheus."""
