@@ -34,6 +34,9 @@ Handler = Callable[[RequestContext], Any]
 Middleware = Callable[[RequestContext, Callable[[RequestContext], Awaitable[Response]]],
                       Awaitable[Any]]
 log = get_logger("pyframe")
+# Where the access logger finds the context of a finished request.
+CONTEXT_KEY: Any = (web.RequestKey("pyframe.context", RequestContext)
+                    if hasattr(web, "RequestKey") else "pyframe.context")
 
 
 class MiddlewareList(list):
@@ -360,7 +363,7 @@ class PyFrameApp:
             raise
         except Exception as exc:
             response = await self.render_exception(context, exc)
-        request["pyframe.context"] = context
+        request[CONTEXT_KEY] = context
         return await send(self, request, context, response)
 
     async def _endpoint(self, context: RequestContext) -> Response:

@@ -167,7 +167,7 @@ class Router:
 
     def _table_for(self, path: str, *, create: bool) -> tuple[dict[str, Route], list[str]]:
         segments = _split(path)
-        if not any(s.startswith("<") for s in segments):
+        if "<" not in path and ">" not in path:
             if create:
                 return self._static.setdefault(path, {}), []
             return self._static.get(path, {}), []

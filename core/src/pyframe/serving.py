@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from .app import CONTEXT_KEY
 from .logging import configure_logging, get_logger
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ class AccessLogger(AbstractAccessLogger):
     """One structlog line per request, written after the response went out."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        context = request.get("pyframe.context")
+        context = request.get(CONTEXT_KEY)
         self.logger.info("request_finished",
                          request_id=context.request_id if context is not None else None,
                          method=request.method, path=request.path, status=response.status,

@@ -64,6 +64,9 @@ async def send(app: PyFrameApp, request: web.BaseRequest, context: RequestContex
 
 async def _send(app: PyFrameApp, request: web.BaseRequest,
                 response: Response) -> web.StreamResponse:
+    status = response.status
+    if type(status) is not int or not 100 <= status <= 599:
+        raise ValueError(f"a response status is an int from 100 to 599, got {status!r}")
     body = response.body
     if type(body) is bytes or type(body) is str:
         headers = response._headers
