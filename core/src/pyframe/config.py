@@ -64,7 +64,7 @@ class Config(PluginConfig):
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
     # Validated per plugin against the plugin's own schema once plugins are loaded.
-    plugins: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+    plugins: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class LoadedConfig(msgspec.Struct, kw_only=True):

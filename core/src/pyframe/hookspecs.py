@@ -145,5 +145,25 @@ def pyframe_add_commands(subparsers: argparse._SubParsersAction) -> None:
     When: each time the CLI starts, for every installed plugin not blocked (commands are
     available before any config enables the plugin). Add a parser with
     ``subparsers.add_parser(name)`` and ``set_defaults(func=run)``, where ``run(args)``
-    returns the exit code.
+    returns the exit code. Returns nothing.
     """
+
+
+def reference_markdown() -> str:
+    """The hook reference as Markdown: what docs/hooks.md carries between its markers."""
+    import inspect
+    import sys
+
+    module = sys.modules[__name__]
+    parts = []
+    for name, fn in list(vars(module).items()):
+        if not name.startswith("pyframe_") or not inspect.isfunction(fn):
+            continue
+        opts = getattr(fn, "pyframe_spec", {})
+        signature = str(inspect.signature(fn)).replace("'", "")
+        kind = ["firstresult"] if opts.get("firstresult") else ["broadcast"]
+        if name in PER_PLUGIN_HOOKS:
+            kind = ["called once per plugin"]
+        doc = inspect.cleandoc(fn.__doc__ or "")
+        parts.append(f"### `{name}`\n\n```python\n{name}{signature}\n```\n\n*{', '.join(kind)}*\n\n{doc}\n")
+    return "\n".join(parts)
