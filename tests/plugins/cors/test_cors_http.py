@@ -267,3 +267,23 @@ async def test_preflight_with_curl():
     assert headers["access-control-allow-methods"] == "GET, PUT"
     assert headers["access-control-allow-headers"] == "content-type, x-token"
     assert headers["access-control-max-age"] == "86400"
+
+
+async def test_with_compression_both_vary_tokens_survive():
+    app = make_app(allow_origins=[ORIGIN])
+    app.plugins.enable("compression", minimum_size=10)
+
+    @app.get("/big")
+    async def big(context):
+        return {"status": 200, "headers": {"Vary": "Cookie"}, "body": "x" * 2000}
+
+    async with TestClient(app) as client:
+        async with client.get("/big", headers={"Origin": ORIGIN, "Accept-Encoding": "gzip"}) as resp:
+            assert resp.headers["Content-Encoding"] == "gzip"
+            assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
+            assert vary_tokens(resp) == ["cookie", "accept-encoding", "origin"]
+        # A preflight is answered before compression ever sees it.
+        async with client.options("/big", headers=preflight_headers(method="GET",
+                                                                    headers=None)) as resp:
+            assert resp.status == 204
+            assert "Content-Encoding" not in resp.headers
