@@ -1,11 +1,67 @@
-"""The static plugin's hook implementations."""
+"""The static plugin's hook implementations: mounts from config and ``app.add_static_path``."""
 
-from pyframe import hookimpl
+from __future__ import annotations
+
+from typing import Any
+
+from pyframe import ConfigError, Route, hookimpl
+from pyframe.logging import get_logger
+
+from .config import StaticConfig, check_mount, mount_from_code
+from .mount import Mount
+
+__all__ = ["StaticPlugin"]
+
+log = get_logger("pyframe.static", plugin="static")
 
 
 class StaticPlugin:
+    """Serves folders of files. The core enables it when ``app.add_static_path`` is used."""
+
     plugin_id = "static"
 
+    def __init__(self) -> None:
+        self.config = StaticConfig()
+        self.mounts: list[Mount] = []
+
     @hookimpl
-    def pyframe_configure_plugin(self, app, config):
+    def pyframe_get_config_schema(self) -> type[StaticConfig]:
+        return StaticConfig
+
+    @hookimpl
+    def pyframe_configure_plugin(self, app: Any, config: StaticConfig) -> None:
         self.config = config
+        source = _source(app)
+        mounts: dict[str, Mount] = {}
+        declared = [(m, f"{source}: plugins.static.mounts[{i}]")
+                    for i, m in enumerate(config.mounts)]
+        for sm in app.static_paths:
+            declared.append((mount_from_code(sm.url_path, sm.directory, sm.headers, sm.options),
+                             f"app.add_static_path({sm.url_path!r}, {sm.directory!r})"))
+        for mount_config, where in declared:
+            prefix = check_mount(mount_config, where)
+            other = mounts.get(prefix)
+            if other is not None:
+                raise ConfigError(f"{where}: {prefix} is already mounted by {other.where}")
+            mounts[prefix] = Mount(prefix, mount_config, where)
+        self.mounts = list(mounts.values())
+
+    @hookimpl
+    def pyframe_add_routes(self, app: Any) -> list[Route]:
+        return [route for mount in self.mounts for route in mount.routes()]
+
+    @hookimpl
+    def pyframe_start_app(self, app: Any) -> None:
+        # Relative directories are read against the working directory at start-up.
+        for mount in self.mounts:
+            root = mount.resolve_root()
+            log.info("static_mounted", url=mount.prefix, directory=root, index=mount.index,
+                     hidden=mount.hidden)
+
+
+def _source(app: Any) -> str:
+    """Where the ``[plugins.static]`` options came from, for error messages."""
+    for info in app.plugins.enabled:
+        if info.id == "static" and info.enabled_by == "config":
+            return app.config_source or "the config file"
+    return "app.plugins.enable('static')"

@@ -1,0 +1,158 @@
+"""One mounted folder: its routes and the handler that answers a file request.
+
+The file itself goes out through ``pyframe.FileResponse`` (aiohttp's sendfile path: no loop
+blocking, never read whole). Filesystem checks run in the app's thread pool.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from pyframe import (ConfigError, FileResponse, HTTPError, NotFound, RedirectResponse,
+                     RequestContext, Response, Route, StreamingResponse)
+
+from .conditional import (UNSATISFIABLE, accepts, etag_of, if_range_holds, naive_pick,
+                          parse_codings, parse_range, precondition_status)
+from .config import MountConfig
+from .resolve import REDIRECT, Target, content_type_for, lookup, url_segments
+
+__all__ = ["Mount"]
+
+_CHUNK = 256 * 1024
+_SUFFIX = {"br": ".br", "gzip": ".gz"}
+
+
+class Mount:
+    """A folder served under a URL prefix. ``root`` is set when the app starts."""
+
+    def __init__(self, prefix: str, config: MountConfig, where: str) -> None:
+        self.prefix = prefix
+        self.directory = config.directory
+        self.headers = dict(config.headers)
+        self.index = config.index
+        self.hidden = config.hidden
+        self.where = where  # for error messages: the config key or the add_static_path call
+        self.root: str | None = None
+
+    def routes(self) -> list[Route]:
+        name = f"static:{self.prefix}"
+        return [Route(self.prefix, ["GET"], self.serve, name=name),
+                Route(self.prefix + "<path:path>", ["GET"], self.serve, name=name)]
+
+    def resolve_root(self) -> str:
+        """The real path of the directory, relative to the working directory; must exist."""
+        root = os.path.realpath(self.directory)
+        if not os.path.isdir(root):
+            raise ConfigError(f"{self.where}: the static directory {self.directory!r} for "
+                              f"{self.prefix} does not exist (looked for {root})")
+        self.root = root
+        return root
+
+    async def serve(self, context: RequestContext) -> Response:
+        segments = url_segments(context.params.get("path", ""), self.hidden)
+        if segments is None:
+            raise NotFound()
+        found = await context.app.run_sync(lookup, self.root, segments, self.hidden, self.index,
+                                           context.path.endswith("/"))
+        if found is None:
+            raise NotFound()
+        if found == REDIRECT:
+            return self._redirect(context)
+        return self._respond(context, found)  # type: ignore[arg-type]
+
+    def _redirect(self, context: RequestContext) -> Response:
+        url = context.request.rel_url
+        location = "/" + url.raw_path.lstrip("/") + "/"  # never "//host/..."
+        if url.raw_query_string:
+            location += "?" + url.raw_query_string
+        return RedirectResponse(location, 301)
+
+    def _respond(self, context: RequestContext, target: Target) -> Response:
+        request_headers = context.request.headers
+        content_type = content_type_for(target.name)
+        headers = dict(self.headers)
+        if target.siblings:
+            headers["Vary"] = "Accept-Encoding"
+
+        # Which representation: the file or a precompressed sibling. aiohttp picks a sibling
+        # when the coding is named anywhere in Accept-Encoding; when that pick is one the
+        # client refused (br;q=0), we send our own pick without aiohttp.
+        chosen = naive = None
+        if target.siblings:
+            accept = request_headers.get("Accept-Encoding", "")
+            chosen = naive = naive_pick(accept, target.siblings)
+            if naive is not None:
+                codings = parse_codings(accept)
+                if not accepts(codings, naive):
+                    chosen = next((c for c in target.siblings
+                                   if c != naive and accepts(codings, c)), None)
+        aiohttp_agrees = chosen == naive
+        st = target.siblings[chosen] if chosen else target.stat
+        etag = etag_of(st)
+
+        status = precondition_status(request_headers, etag, st.st_mtime)
+        if status == 304:
+            headers.update(_validators(etag, st.st_mtime))
+            return Response(b"", status=304, headers=headers)
+        if status == 412:
+            raise HTTPError(412)
+
+        status, ignore_range = 200, False
+        range_header = request_headers.get("Range")
+        if range_header is not None:
+            if context.method != "GET":
+                ignore_range = True  # Range is defined for GET only; aiohttp would 206 a HEAD
+            else:
+                holds, by_date = True, False
+                if_range = request_headers.get("If-Range")
+                if if_range is not None:
+                    holds, by_date = if_range_holds(if_range, etag, st.st_mtime)
+                span = parse_range(range_header, st.st_size) if holds else None
+                if span == UNSATISFIABLE:
+                    raise HTTPError(416, headers={"Content-Range": f"bytes */{st.st_size}"})
+                if span is None:
+                    ignore_range = True
+                elif not by_date:
+                    # aiohttp sets 206 itself; saying so here lets middleware see it. After an
+                    # If-Range date aiohttp checks the date again, so it keeps the 200 it gets.
+                    status = 206
+        if aiohttp_agrees and not ignore_range:
+            return FileResponse(target.path, status=status, headers=headers,
+                                content_type=content_type)
+        return self._whole_file(context, target.path, chosen, st, etag, headers, content_type)
+
+    def _whole_file(self, context: RequestContext, path: str, coding: str | None,
+                    st: os.stat_result, etag: str, headers: dict[str, str],
+                    content_type: str) -> Response:
+        """A 200 with the whole representation, for the cases aiohttp would answer wrongly."""
+        if coding is not None:
+            path += _SUFFIX[coding]
+            headers["Content-Encoding"] = coding
+        headers.update(_validators(etag, st.st_mtime))
+        headers["Content-Length"] = str(st.st_size)
+        headers["Accept-Ranges"] = "bytes"
+        return StreamingResponse(_read(context.app, path, st.st_size), headers=headers,
+                                 content_type=content_type)
+
+
+def _validators(etag: str, mtime: float) -> dict[str, str]:
+    last_modified = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(math.ceil(mtime)))
+    return {"ETag": etag, "Last-Modified": last_modified}
+
+
+async def _read(app: Any, path: str, size: int) -> AsyncIterator[bytes]:
+    handle = await app.run_sync(open, path, "rb")
+    try:
+        remaining = size
+        while remaining > 0:
+            chunk = await app.run_sync(handle.read, min(_CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        handle.close()
