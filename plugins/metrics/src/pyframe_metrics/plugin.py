@@ -1,11 +1,162 @@
-"""The metrics plugin's hook implementations."""
+"""The metrics plugin's hook implementations, and the API other plugins call.
 
-from pyframe import hookimpl
+Other plugins report long-lived connections here (``connections_opened("websocket")`` /
+``connections_closed("websocket")``) after finding the plugin with
+``app.plugins.get("metrics")`` when ``app.plugins.is_enabled("metrics")``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pyframe import ConfigError, PluginError, Route, hookimpl
+from pyframe.logging import get_logger
+
+from .config import MetricsConfig
+from .endpoints import metrics_routes
+from .middleware import MetricsMiddleware
+from .server_metrics import ServerMetrics
+
+__all__ = ["MetricsPlugin"]
+
+ENV_MULTIPROC = "PROMETHEUS_MULTIPROC_DIR"
+log = get_logger("pyframe.metrics", plugin="metrics")
 
 
 class MetricsPlugin:
     plugin_id = "metrics"
 
+    def __init__(self) -> None:
+        self.config = MetricsConfig()
+        # This process's counts; get_stats() covers every worker in multiprocess mode.
+        self.server_metrics = ServerMetrics()
+        self.instruments: Any = None  # .instruments.Instruments, once started
+        self.multiprocess_dir: str | None = None
+        self.app: Any = None
+        self.middleware = MetricsMiddleware()
+        self._where = "[plugins.metrics]"
+
+    # Hooks.
     @hookimpl
-    def pyframe_configure_plugin(self, app, config):
+    def pyframe_get_config_schema(self) -> type[MetricsConfig]:
+        return MetricsConfig
+
+    @hookimpl
+    def pyframe_configure_plugin(self, app: Any, config: MetricsConfig) -> None:
         self.config = config
+        self.app = app
+        self._where = f"{_source(app)}: plugins.metrics"
+        if any(b >= a for a, b in zip(config.buckets[1:], config.buckets)):
+            raise ConfigError(f"{self._where}.buckets: expected increasing numbers, "
+                              f"got {config.buckets}")
+        if (config.admin_enabled and config.prometheus_enabled
+                and config.admin_path == config.prometheus_path):
+            raise ConfigError(f"{self._where}: admin_path and prometheus_path are both "
+                              f"{config.admin_path!r}; give them different paths")
+        self.multiprocess_dir = self._multiprocess_dir(config)
+
+    def _multiprocess_dir(self, config: MetricsConfig) -> str | None:
+        env = os.environ.get(ENV_MULTIPROC)
+        wanted = config.multiprocess_dir
+        if wanted is None:
+            return env or None
+        if env:
+            if os.path.realpath(env) != os.path.realpath(wanted):
+                raise ConfigError(f"{self._where}.multiprocess_dir is {wanted!r} but "
+                                  f"{ENV_MULTIPROC} is {env!r}; set one of them")
+            return env
+        values = sys.modules.get("prometheus_client.values")
+        if values is not None and not getattr(values.ValueClass, "_multiprocess", False):
+            raise PluginError(_too_late(f"{self._where}.multiprocess_dir"))
+        # prometheus-client reads the directory from the environment, when first imported.
+        os.environ[ENV_MULTIPROC] = wanted
+        return wanted
+
+    @hookimpl
+    def pyframe_add_routes(self, app: Any) -> list[Route]:
+        return metrics_routes(self)
+
+    @hookimpl
+    def pyframe_add_middleware(self, app: Any) -> list[MetricsMiddleware]:
+        return [self.middleware]
+
+    @hookimpl
+    def pyframe_start_app(self, app: Any) -> None:
+        from .instruments import Instruments, multiprocess_ready
+
+        directory = self.multiprocess_dir
+        if directory is not None:
+            if not os.path.isdir(directory):
+                raise ConfigError(f"{self._where}: the multiprocess directory {directory!r} "
+                                  f"does not exist; create it (empty) before the workers start")
+            if not multiprocess_ready():
+                raise PluginError(_too_late(ENV_MULTIPROC))
+        self.server_metrics = ServerMetrics()
+        self.instruments = Instruments(self.config.namespace, self.config.buckets, directory,
+                                       self.server_metrics.record_request)
+        self.middleware.bind(self.instruments)
+        log.info("metrics_started", multiprocess_dir=directory,
+                 admin_path=self.config.admin_path if self.config.admin_enabled else None,
+                 prometheus_path=(self.config.prometheus_path if self.config.prometheus_enabled
+                                  else None))
+
+    @hookimpl
+    def pyframe_stop_app(self, app: Any) -> None:
+        if self.instruments is not None:
+            self.instruments.process_stopped(os.getpid())
+
+    # Stats.
+    def get_stats(self) -> dict[str, Any]:
+        """The ServerMetrics stats, over every worker process in multiprocess mode.
+
+        Reads the workers' files in multiprocess mode: from the loop, use get_stats_async.
+        """
+        if self.instruments is not None and self.multiprocess_dir is not None:
+            return self.instruments.aggregated_stats()
+        return self.server_metrics.get_stats()
+
+    async def get_stats_async(self) -> dict[str, Any]:
+        if self.instruments is not None and self.multiprocess_dir is not None:
+            return await self.app.run_sync(self.instruments.aggregated_stats)
+        return self.server_metrics.get_stats()
+
+    # Connections, for the WebSocket and SSE plugins.
+    def connections_opened(self, kind: str) -> None:
+        """One more open connection of ``kind`` ("websocket", "sse", or another short name)."""
+        self._gauge(kind).inc()
+
+    def connections_closed(self, kind: str) -> None:
+        """One connection of ``kind`` closed; call it once per ``connections_opened``."""
+        self._gauge(kind).dec()
+
+    @contextmanager
+    def track_connection(self, kind: str) -> Iterator[None]:
+        """``with metrics.track_connection("sse"): ...`` counts the block as one connection."""
+        gauge = self._gauge(kind)
+        gauge.inc()
+        try:
+            yield
+        finally:
+            gauge.dec()
+
+    def _gauge(self, kind: str) -> Any:
+        if self.instruments is None:
+            raise RuntimeError("the metrics plugin has not started yet")
+        return self.instruments.connection_gauge(kind)
+
+
+def _too_late(setting: str) -> str:
+    return (f"{setting} asks for Prometheus multiprocess mode, but prometheus-client was "
+            f"imported before it was set, so this process keeps its metrics in memory. Set "
+            f"{ENV_MULTIPROC} in the environment of the server before it starts")
+
+
+def _source(app: Any) -> str:
+    for info in app.plugins.enabled:
+        if info.id == "metrics" and info.enabled_by == "config":
+            return app.config_source or "the config file"
+    return "app.plugins.enable('metrics')"

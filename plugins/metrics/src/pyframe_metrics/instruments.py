@@ -1,0 +1,137 @@
+"""The Prometheus side: one registry per app, its metrics, the scrape and cross-process stats.
+
+Imported only when the plugin starts, so that a ``multiprocess_dir`` option can switch
+prometheus-client to multiprocess mode (it reads ``PROMETHEUS_MULTIPROC_DIR`` when first
+imported) before anything creates a metric.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+from pyframe.routing import HTTP_METHODS
+
+from .server_metrics import compute_stats
+
+__all__ = ["Instruments", "UNMATCHED", "OTHER_METHOD", "multiprocess_ready"]
+
+# The route label of a request no route matched (404, 405): a fixed value, never the raw
+# path, so scanners cannot blow up the number of series.
+UNMATCHED = "<unmatched>"
+OTHER_METHOD = "OTHER"
+_METHODS = frozenset(HTTP_METHODS)
+_KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+KNOWN_KINDS = ("websocket", "sse")
+
+
+def multiprocess_ready() -> bool:
+    """Whether prometheus-client writes metric values to per-process files."""
+    return bool(getattr(values.ValueClass, "_multiprocess", False))
+
+
+class Instruments:
+    """The plugin's metrics. ``record`` is the per-request path: one dict lookup, then the
+    label children cached for that (method, route, status)."""
+
+    def __init__(self, namespace: str, buckets: list[float], multiprocess_dir: str | None,
+                 on_request: Callable[[float, int], None]) -> None:
+        self.namespace = namespace
+        self.multiprocess_dir = multiprocess_dir
+        self.registry = CollectorRegistry(auto_describe=True)
+        registry = self.registry
+        self.requests = Counter(
+            "http_requests", "HTTP requests answered, by method, route pattern and status.",
+            ["method", "route", "status"], namespace=namespace, registry=registry)
+        self.duration = Histogram(
+            "http_request_duration_seconds", "Time to produce a response, by method and route "
+            "pattern.", ["method", "route"], namespace=namespace, buckets=buckets,
+            registry=registry)
+        self.in_flight = Gauge(
+            "http_requests_in_flight", "Requests being handled now.", namespace=namespace,
+            registry=registry, multiprocess_mode="livesum")
+        self.connections = Gauge(
+            "open_connections", "Open long-lived connections (WebSocket, SSE) by kind.",
+            ["kind"], namespace=namespace, registry=registry, multiprocess_mode="livesum")
+        self.start_time = Gauge(
+            "start_time_seconds", "When the server started, in Unix time (the earliest worker).",
+            namespace=namespace, registry=registry, multiprocess_mode="min")
+        self.start_time.set(time.time())
+        self.in_flight_inc = self.in_flight.inc
+        self.in_flight_dec = self.in_flight.dec
+        self._on_request = on_request
+        self._children: dict[tuple[str, str, int], tuple[Callable[..., Any],
+                                                          Callable[..., Any]]] = {}
+        self._connections: dict[str, Any] = {}
+        for kind in KNOWN_KINDS:
+            self.connection_gauge(kind)
+
+    def record(self, method: str, route: str, status: int, elapsed: float) -> None:
+        if method not in _METHODS:
+            method = OTHER_METHOD  # any token is a method to HTTP; keep the label set small
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._make_children(key)
+        children[0]()
+        children[1](elapsed)
+        self._on_request(elapsed, status)
+
+    def _make_children(self, key: tuple[str, str, int]) -> tuple[Callable[..., Any],
+                                                                   Callable[..., Any]]:
+        method, route, status = key
+        children = (self.requests.labels(method, route, str(status)).inc,
+                    self.duration.labels(method, route).observe)
+        self._children[key] = children
+        return children
+
+    def connection_gauge(self, kind: str) -> Any:
+        gauge = self._connections.get(kind)
+        if gauge is None:
+            if not isinstance(kind, str) or not _KIND.match(kind):
+                raise ValueError(f"a connection kind is a short lowercase name like "
+                                 f"'websocket' or 'sse', got {kind!r}")
+            gauge = self._connections[kind] = self.connections.labels(kind)
+        return gauge
+
+    # Reading. Blocking in multiprocess mode (it reads every worker's files): run in a thread.
+    def _collecting_registry(self) -> Any:
+        if self.multiprocess_dir is None:
+            return self.registry
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=self.multiprocess_dir)
+        return registry
+
+    def exposition(self, accept: str) -> tuple[bytes, str]:
+        """The scrape body and its Content-Type for this Accept header."""
+        encode, content_type = choose_encoder(accept)
+        return encode(self._collecting_registry()), content_type
+
+    def aggregated_stats(self) -> dict[str, Any]:
+        """``ServerMetrics.get_stats()`` over every process writing to the multiprocess dir."""
+        ns = self.namespace
+        requests = errors = total_time = 0.0
+        start = time.time()
+        for family in self._collecting_registry().collect():
+            if family.name == f"{ns}_http_requests":
+                for sample in family.samples:
+                    if sample.name.endswith("_total"):
+                        requests += sample.value
+                        if int(sample.labels["status"]) >= 400:
+                            errors += sample.value
+            elif family.name == f"{ns}_http_request_duration_seconds":
+                total_time += sum(s.value for s in family.samples if s.name.endswith("_sum"))
+            elif family.name == f"{ns}_start_time_seconds":
+                start = min([start] + [s.value for s in family.samples])
+        return compute_stats(requests, errors, total_time, start, time.time())
+
+    def process_stopped(self, pid: int) -> None:
+        """Drop this process's share of the live gauges (in flight, open connections)."""
+        if self.multiprocess_dir is not None:
+            mark_process_dead(pid, self.multiprocess_dir)
