@@ -23,7 +23,10 @@ _UNTOUCHED_STATUSES = frozenset({204, 206, 304})
 
 def add_vary(headers: CIMultiDict[str], *names: str) -> None:
     """Add ``names`` to the response's Vary, keeping what is there and not repeating any."""
-    existing = headers.getall("Vary", [])
+    existing = headers.getall("Vary", None)
+    if existing is None:  # the common case: nothing to merge with
+        headers["Vary"] = ", ".join(names)
+        return
     present = {token.strip().lower() for value in existing for token in value.split(",")}
     if "*" in present:
         return

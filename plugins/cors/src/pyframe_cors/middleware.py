@@ -35,7 +35,10 @@ PREFLIGHT_VARY = (REQUEST_METHOD, REQUEST_HEADERS)
 
 def add_vary(headers: CIMultiDict[str], *names: str) -> None:
     """Add ``names`` to the response's Vary, keeping what is there and not repeating any."""
-    existing = headers.getall("Vary", [])
+    existing = headers.getall("Vary", None)
+    if existing is None:  # the common case: nothing to merge with
+        headers["Vary"] = ", ".join(names)
+        return
     present = {token.strip().lower() for value in existing for token in value.split(",")}
     if "*" in present:
         return
@@ -148,7 +151,8 @@ class CORSMiddleware:
         if self.is_allowed_origin(origin):
             if not self.wildcard:
                 headers[ALLOW_ORIGIN] = origin
-            headers.update(self.actual_headers)
+            if self.actual_headers:
+                headers.update(self.actual_headers)
         if self.vary_origin:
             add_vary(headers, "Origin")
         return response
