@@ -11,7 +11,8 @@ import msgspec
 import pytest
 import zstandard
 
-from pyframe import FileResponse, JSONResponse, PyFrameApp, Response, StreamingResponse
+from pyframe import (FileResponse, HTMLResponse, JSONResponse, PyFrameApp, Response,
+                     StreamingResponse)
 from pyframe.middleware import CompressionMiddleware
 from pyframe.testing import TestClient
 from pyframe_compression import CompressionPlugin
@@ -465,3 +466,14 @@ async def test_compressed_request_with_curl():
     assert "accept-encoding" in headers["vary"].lower()
     assert int(headers["content-length"]) < len(BODY)
     assert body == BODY  # curl decoded it
+
+
+async def test_responses_without_a_route_are_compressed_too():
+    app = make_app()
+    page = "<p>Nothing here.</p>" * 200
+    app.set_errorhandler(404, lambda context, error: HTMLResponse(page, status=404))
+    async with TestClient(app) as client, client.get("/missing",
+                                                     headers={"Accept-Encoding": "br"}) as resp:
+        assert resp.status == 404
+        assert resp.headers["Content-Encoding"] == "br"
+        assert brotli.decompress(await resp.read()).decode() == page

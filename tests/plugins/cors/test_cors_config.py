@@ -48,6 +48,14 @@ def test_middleware_is_placed_and_named():
     assert CORSMiddleware.from_config(CorsConfig(allow_origins=(ORIGIN,))).origins == {ORIGIN}
 
 
+def test_listed_origins_are_compared_as_browsers_send_them():
+    mw = CORSMiddleware(allow_origins=["HTTPS://App.Example:443", "http://localhost:80",
+                                       "http://localhost:8080"])
+    assert mw.origins == {"https://app.example", "http://localhost", "http://localhost:8080"}
+    assert mw.is_allowed_origin("https://app.example")
+    assert not mw.is_allowed_origin("https://app.example:8443")
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"allow_origins": "https://app.example"}, "Expected `array`, got `str` - at `$.allow_origins`"),
     ({"allow_origins": ["https://app.example/"]}, "drop the trailing '/'"),

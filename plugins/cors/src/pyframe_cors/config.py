@@ -21,7 +21,8 @@ DEFAULT_METHODS = ("GET", "HEAD", "POST")
 # RFC 9110 token: what a method or header name may be made of.
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 # scheme "://" host [":" port], nothing after: the serialisation of an origin.
-_ORIGIN = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://(\[[0-9A-Fa-f:.]+\]|[^/?#@\[\]\s:]+)(:\d{1,5})?$")
+_ORIGIN = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://"
+                     r"(\[[0-9A-Fa-f:.]+\]|[^/?#@\[\]\s:]+)(:\d{1,5})?$")
 
 
 class CorsConfig(PluginConfig):

@@ -87,8 +87,7 @@ class CORSMiddleware:
     def _setup(self, config: CorsConfig) -> None:
         self.config = config
         self.allow_any_origin = "*" in config.allow_origins
-        # Browsers serialise origins with a lower-case scheme and host.
-        self.origins = frozenset(o.lower() for o in config.allow_origins if o != "*")
+        self.origins = frozenset(_serialised(o) for o in config.allow_origins if o != "*")
         self.origin_regex = (re.compile(config.allow_origin_regex)
                              if config.allow_origin_regex is not None else None)
         self.credentials = config.allow_credentials
@@ -173,7 +172,8 @@ class CORSMiddleware:
         elif not self.any_header:
             refused = [h for h in requested if h not in self.headers]
             if refused:
-                problem = f"header{'s' if len(refused) > 1 else ''} {', '.join(refused)} not allowed"
+                plural = "s" if len(refused) > 1 else ""
+                problem = f"header{plural} {', '.join(refused)} not allowed"
         if problem is not None:
             log.debug("cors_preflight_refused", origin=origin, path=context.path, reason=problem)
             response = await context.app.render_http_error(
@@ -192,6 +192,15 @@ class CORSMiddleware:
             headers[ALLOW_HEADERS] = ", ".join(requested)
         add_vary(headers, *self.preflight_vary)
         return Response(b"", status=204, headers=headers)
+
+
+def _serialised(origin: str) -> str:
+    """An origin as browsers send it: lower-case scheme and host, no default port."""
+    origin = origin.lower()
+    for scheme, port in (("https://", ":443"), ("http://", ":80")):
+        if origin.startswith(scheme) and origin.endswith(port):
+            return origin[: -len(port)]
+    return origin
 
 
 def _seq(values: Iterable[str]) -> Any:
