@@ -133,3 +133,28 @@ async def test_the_pytest_marker_passes_options(pyframe_app, pyframe_client):
         assert resp.status == 404
     async with pyframe_client.get("/admin/metrics") as resp:
         assert resp.status == 200
+
+
+def test_an_app_route_at_the_admin_path_is_a_clear_error():
+    # The reference's own "Server Metrics" example routes /admin/metrics itself.
+    app = PyFrameApp()
+    app.plugins.enable("metrics")
+
+    @app.route("/admin/metrics")
+    async def get_metrics(context):
+        return {}
+
+    with pytest.raises(ConfigError, match="already routed to get_metrics.*admin_path"):
+        app.build()
+
+
+async def test_the_reference_example_works_with_the_plugins_endpoint_moved():
+    app = PyFrameApp()
+    app.plugins.enable("metrics", admin_enabled=False)
+
+    @app.route("/admin/metrics")
+    async def get_metrics(context):
+        return {"mine": True}
+
+    async with TestClient(app) as client, client.get("/admin/metrics") as resp:
+        assert await resp.json() == {"mine": True}

@@ -162,3 +162,15 @@ async def test_plugins_enable_takes_mounts_as_options(site, pyframe_client_for):
     client = await pyframe_client_for(app)
     async with client.get("/m/hello.txt") as resp:
         assert resp.status == 200
+
+
+def test_an_app_route_at_a_mount_prefix_is_a_clear_error(site):
+    app = PyFrameApp()
+    app.add_static_path("/static/", str(site))
+
+    @app.get("/static/")
+    async def mine(context):
+        return "mine"
+
+    with pytest.raises(ConfigError, match="already routed to mine"):
+        app.build()

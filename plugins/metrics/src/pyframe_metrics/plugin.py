@@ -78,7 +78,16 @@ class MetricsPlugin:
 
     @hookimpl
     def pyframe_add_routes(self, app: Any) -> list[Route]:
-        return metrics_routes(self)
+        routes = metrics_routes(self)
+        for route in routes:
+            taken = next((r for r in app.router if r.path == route.path and "GET" in r.methods),
+                         None)
+            if taken is not None:
+                option = "admin" if route.name == "metrics_admin" else "prometheus"
+                raise ConfigError(
+                    f"{self._where}: GET {route.path} is already routed to {taken.name} by the "
+                    f"app; set {option}_path to another path, or {option}_enabled = false")
+        return routes
 
     @hookimpl
     def pyframe_add_middleware(self, app: Any) -> list[MetricsMiddleware]:

@@ -48,7 +48,16 @@ class StaticPlugin:
 
     @hookimpl
     def pyframe_add_routes(self, app: Any) -> list[Route]:
-        return [route for mount in self.mounts for route in mount.routes()]
+        routes = []
+        for mount in self.mounts:
+            for route in mount.routes():
+                taken = next((r for r in app.router
+                              if r.path == route.path and "GET" in r.methods), None)
+                if taken is not None:
+                    raise ConfigError(f"{mount.where}: GET {route.path} is already routed to "
+                                      f"{taken.name} by the app; mount the folder elsewhere")
+                routes.append(route)
+        return routes
 
     @hookimpl
     def pyframe_start_app(self, app: Any) -> None:
