@@ -8,6 +8,7 @@ from pyframe import PyFrameApp
 from pyframe.testing import TestClient
 
 BODY = b"hello world\n"  # hello.txt, 12 bytes
+LONG_AGO = "Sat, 01 Jan 2000 00:00:00 GMT"
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ async def test_if_modified_since(app):
                               headers={"If-Modified-Since": last_modified}) as resp:
             assert resp.status == 304
         async with client.get("/static/hello.txt",
-                              headers={"If-Modified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"}) as resp:
+                              headers={"If-Modified-Since": LONG_AGO}) as resp:
             assert resp.status == 200
             assert await resp.read() == BODY
         async with client.get("/static/hello.txt",
@@ -74,7 +75,7 @@ async def test_failed_preconditions_give_412(app):
         async with client.get("/static/hello.txt", headers={"If-Match": etag}) as resp:
             assert resp.status == 200
         async with client.get("/static/hello.txt",
-                              headers={"If-Unmodified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"}) as resp:
+                              headers={"If-Unmodified-Since": LONG_AGO}) as resp:
             assert resp.status == 412
 
 
@@ -134,7 +135,7 @@ async def test_if_range(app):
             ('"stale-etag"', 200),  # the file changed: send all of the new one
             (f"W/{etag}", 200),  # weak tags never match If-Range
             (last_modified, 206),
-            ("Sat, 01 Jan 2000 00:00:00 GMT", 200),
+            (LONG_AGO, 200),
         ]
         for value, status in cases:
             async with client.get("/static/hello.txt",
@@ -182,7 +183,8 @@ async def test_only_existing_siblings_are_used(app):
         async with client.get("/static/only-gz.css", headers={"Accept-Encoding": "br"}) as resp:
             assert await resp.read() == b"p{}"
             assert "Content-Encoding" not in resp.headers
-        async with client.get("/static/only-gz.css", headers={"Accept-Encoding": "br, gzip"}) as resp:
+        async with client.get("/static/only-gz.css",
+                              headers={"Accept-Encoding": "br, gzip"}) as resp:
             assert await resp.read() == b"GZ-CSS"
             assert resp.headers["Content-Encoding"] == "gzip"
         async with client.get("/static/hello.txt", headers={"Accept-Encoding": "br"}) as resp:

@@ -51,8 +51,9 @@ mounts = [{{ path = "/files/", directory = "{site}" }}]
 async def test_add_static_path_enables_it_without_config(site):
     app = PyFrameApp()
     app.add_static_path("/static/", str(site))
-    async with TestClient(app) as client:
-        assert app.plugins.is_enabled("static")
+    async with TestClient(app) as client, client.get("/static/hello.txt") as resp:
+        assert resp.status == 200
+    assert app.plugins.is_enabled("static")
 
 
 async def test_relative_directories_are_read_from_the_working_directory(tmp_path, monkeypatch,

@@ -95,6 +95,9 @@ async def test_index_html_for_directories(app):
             assert await resp.read() == b"<h1>home</h1>"
         async with client.get("/static/sub/") as resp:
             assert await resp.read() == b"<h1>sub</h1>"
+        async with client.get("/static", allow_redirects=False) as resp:
+            assert resp.status == 301
+            assert resp.headers["Location"] == "/static/"
         async with client.get("/static/sub?x=1", allow_redirects=False) as resp:
             assert resp.status == 301
             assert resp.headers["Location"] == "/static/sub/?x=1"
@@ -107,7 +110,7 @@ async def test_index_can_be_turned_off(site):
     app = PyFrameApp()
     app.add_static_path("/static/", str(site), index=False)
     async with TestClient(app) as client:
-        for path in ("/static/", "/static/sub/", "/static/sub"):
+        for path in ("/static", "/static/", "/static/sub/", "/static/sub"):
             async with client.get(path, allow_redirects=False) as resp:
                 assert resp.status == 404, path
         async with client.get("/static/sub/index.html") as resp:
@@ -149,8 +152,11 @@ async def test_config_file_mounts_and_code_mounts_together(site, tmp_path):
     (assets / "a.txt").write_bytes(b"from config")
     config = tmp_path / "pyframe.toml"
     config.write_text(f'''
-[plugins.static]
-mounts = [{{ path = "/assets/", directory = "{assets}", headers = {{ X-Mount = "assets" }}, index = false }}]
+[[plugins.static.mounts]]
+path = "/assets/"
+directory = "{assets}"
+headers = {{ X-Mount = "assets" }}
+index = false
 ''')
     app = PyFrameApp(config=str(config))
     app.add_static_path("/static/", str(site))
@@ -182,3 +188,14 @@ async def test_a_mount_at_the_root_leaves_other_routes_alone(site):
 async def test_symlinks_that_stay_inside_the_mount_are_followed(app):
     async with TestClient(app) as client, client.get("/static/inside.txt") as resp:
         assert (resp.status, await resp.read()) == (200, b"hello world\n")
+
+
+async def test_an_app_route_at_the_bare_prefix_wins(site):
+    app = PyFrameApp()
+    app.add_static_path("/static/", str(site))
+    app.get("/static")(lambda context: "the app's own page")
+    async with TestClient(app) as client:
+        async with client.get("/static") as resp:
+            assert await resp.text() == "the app's own page"
+        async with client.get("/static/hello.txt") as resp:
+            assert resp.status == 200

@@ -20,11 +20,8 @@ from pyframe.routing import HTTP_METHODS
 
 from .server_metrics import compute_stats
 
-__all__ = ["Instruments", "UNMATCHED", "OTHER_METHOD", "multiprocess_ready"]
+__all__ = ["Instruments", "OTHER_METHOD", "multiprocess_ready"]
 
-# The route label of a request no route matched (404, 405): a fixed value, never the raw
-# path, so scanners cannot blow up the number of series.
-UNMATCHED = "<unmatched>"
 OTHER_METHOD = "OTHER"
 _METHODS = frozenset(HTTP_METHODS)
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")

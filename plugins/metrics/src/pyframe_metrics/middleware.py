@@ -11,7 +11,11 @@ from pyframe import HTTPError, MiddlewareOrder, RequestContext, Response
 if TYPE_CHECKING:
     from .instruments import Instruments
 
-__all__ = ["MetricsMiddleware"]
+__all__ = ["MetricsMiddleware", "UNMATCHED"]
+
+# The route label of a request no route matched (404, 405): a fixed value, never the raw
+# path, so scanners cannot blow up the number of series.
+UNMATCHED = "<unmatched>"
 
 
 class MetricsMiddleware:
@@ -55,6 +59,6 @@ class MetricsMiddleware:
             if status is not None:
                 route = context.route
                 instruments.record(context.method,
-                                   route.path if route is not None else "<unmatched>",
+                                   route.path if route is not None else UNMATCHED,
                                    status, elapsed)
         return response

@@ -50,7 +50,7 @@ class MetricsPlugin:
         self.config = config
         self.app = app
         self._where = f"{_source(app)}: plugins.metrics"
-        if any(b >= a for a, b in zip(config.buckets[1:], config.buckets)):
+        if any(b >= a for a, b in zip(config.buckets[1:], config.buckets[:-1], strict=True)):
             raise ConfigError(f"{self._where}.buckets: expected increasing numbers, "
                               f"got {config.buckets}")
         if (config.admin_enabled and config.prometheus_enabled

@@ -43,6 +43,12 @@ class Mount:
         return [Route(self.prefix, ["GET"], self.serve, name=name),
                 Route(self.prefix + "<path:path>", ["GET"], self.serve, name=name)]
 
+    def bare_route(self) -> Route | None:
+        """``/static`` without its slash, redirected to the index when there is one."""
+        if not self.index or self.prefix == "/":
+            return None
+        return Route(self.prefix.rstrip("/"), ["GET"], self.serve, name=f"static:{self.prefix}")
+
     def resolve_root(self) -> str:
         """The real path of the directory, relative to the working directory; must exist."""
         root = os.path.realpath(self.directory)
@@ -60,7 +66,7 @@ class Mount:
                                            context.path.endswith("/"))
         if found is None:
             raise NotFound()
-        if found == REDIRECT:
+        if found is REDIRECT:
             return self._redirect(context)
         return self._respond(context, found)  # type: ignore[arg-type]
 

@@ -57,6 +57,9 @@ class StaticPlugin:
                     raise ConfigError(f"{mount.where}: GET {route.path} is already routed to "
                                       f"{taken.name} by the app; mount the folder elsewhere")
                 routes.append(route)
+            bare = mount.bare_route()
+            if bare is not None and not any(r.path == bare.path for r in app.router):
+                routes.append(bare)  # only where the app has nothing of its own
         return routes
 
     @hookimpl
