@@ -60,8 +60,13 @@ class Instruments:
             "start_time_seconds", "When the server started, in Unix time (the earliest worker).",
             namespace=namespace, registry=registry, multiprocess_mode="min")
         self.start_time.set(time.time())
-        self.in_flight_inc = self.in_flight.inc
-        self.in_flight_dec = self.in_flight.dec
+        # In one process the middleware keeps a plain int, read when scraped (a locked gauge
+        # update on each side of every request costs more than the rest of its bookkeeping);
+        # across processes the value must be written to this process's file as it changes.
+        self.in_flight_count = 0
+        self.multiprocess = multiprocess_dir is not None
+        if not self.multiprocess:
+            self.in_flight.set_function(lambda: self.in_flight_count)
         self._on_request = on_request
         self._children: dict[tuple[str, str, int], tuple[Callable[..., Any],
                                                           Callable[..., Any]]] = {}

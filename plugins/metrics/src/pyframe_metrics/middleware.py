@@ -42,8 +42,12 @@ class MetricsMiddleware:
         if instruments is None:  # the plugin never started: stay out of the way
             return await call_next(context)
         status = None
+        files = instruments.multiprocess
         start = perf_counter()
-        instruments.in_flight_inc()
+        if files:
+            instruments.in_flight.inc()
+        else:
+            instruments.in_flight_count += 1
         try:
             response = await call_next(context)
             status = response.status
@@ -55,7 +59,10 @@ class MetricsMiddleware:
             raise
         finally:
             elapsed = perf_counter() - start
-            instruments.in_flight_dec()
+            if files:
+                instruments.in_flight.dec()
+            else:
+                instruments.in_flight_count -= 1
             if status is not None:
                 route = context.route
                 instruments.record(context.method,
