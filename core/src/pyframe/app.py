@@ -495,11 +495,14 @@ class PyFrameApp:
     # Serving.
     def make_handler(self, **kwargs: Any) -> web.Server:
         """The aiohttp low-level server for this app (start the app first)."""
+        from .protocol import make_server
         from .serving import AccessLogger
 
         kwargs.setdefault("access_log_class", AccessLogger)
         kwargs.setdefault("access_log", log if self.access_log else None)
-        return web.Server(self.handle, **kwargs)
+        # The [server] limits (head and body timeouts, connection cap, line and header
+        # sizes) apply unless a keyword overrides them.
+        return make_server(self.handle, self.config.server, **kwargs)
 
     def run(self, host: str | None = None, port: int | None = None, **options: Any) -> None:
         """Serve until Ctrl-C or SIGTERM. Unset arguments come from the ``[server]`` config."""
