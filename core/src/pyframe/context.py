@@ -249,21 +249,43 @@ class RequestContext:
 
 
 async def read_body(request: web.BaseRequest, limit: int) -> bytes:
+    import asyncio
+
+    from .errors import HTTPError
+
     length = request.content_length
     if length is not None and length > limit:
         raise PayloadTooLarge(detail=f"the body is {length} bytes; the limit is {limit}")
-    if length is not None:
-        try:
-            return await request.content.readexactly(length)
-        except Exception as exc:  # IncompleteReadError, connection reset
-            raise BadRequest(detail="the body ended before its Content-Length") from exc
+    # A client that stops sending mid-body gets a 408 after the server's body_timeout of
+    # silence (the connection handler carries it; None when served some other way).
+    protocol = request.protocol
+    timeout = getattr(protocol, "body_timeout", None)
+    content = request.content
     chunks, size = [], 0
-    async for chunk in request.content.iter_any():
+    while length is None or size < length:
+        try:
+            if timeout is None:
+                chunk = await content.readany()
+            else:
+                async with asyncio.timeout(timeout):
+                    chunk = await content.readany()
+        except TimeoutError:
+            give_up = getattr(protocol, "body_timed_out", None)
+            if give_up is not None:
+                give_up()
+            raise HTTPError(408, detail=f"no body data arrived for {timeout:g} s",
+                            headers={"Connection": "close"}) from None
+        except Exception as exc:  # a broken chunked encoding, a connection reset
+            raise BadRequest(detail="the body could not be read: malformed or cut off") from exc
+        if not chunk:
+            break
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(detail=f"the body is over the limit of {limit} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+    if length is not None and size < length:
+        raise BadRequest(detail="the body ended before its Content-Length")
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def parse_accept(header: str) -> list[tuple[str, str, float]]:
