@@ -260,3 +260,18 @@ async def test_handler_timeout_is_a_503(tmp_path):
     async with TestClient(app) as client, client.get("/slow") as resp:
         assert resp.status == 503
         assert "longer than 0.05 s" in (await resp.json())["detail"]
+
+
+def test_add_vary_merges_without_repeating():
+    from multidict import CIMultiDict
+
+    from pyframe.responses import add_vary
+
+    headers = CIMultiDict()
+    add_vary(headers, "Origin")
+    assert headers["Vary"] == "Origin"
+    add_vary(headers, "origin", "Accept-Encoding")
+    assert headers.getall("Vary") == ["Origin, Accept-Encoding"]
+    star = CIMultiDict({"Vary": "*"})
+    add_vary(star, "Origin")
+    assert star.getall("Vary") == ["*"]

@@ -28,6 +28,7 @@ __all__ = [
     "RESPONSE_KEYS",
     "is_response_dict",
     "json_encode",
+    "add_vary",
 ]
 
 RESPONSE_KEYS = frozenset({"status", "headers", "body", "cookies"})
@@ -216,6 +217,24 @@ class Response(MutableMapping):
             body, content_type = json_encode(body), JSON
         return cls(body, status=data.get("status", 200), headers=data.get("headers"),
                    cookies=data.get("cookies"), content_type=content_type)
+
+
+def add_vary(headers: CIMultiDict[str], *names: str) -> None:
+    """Add ``names`` to a response's ``Vary``, keeping what is there and repeating nothing.
+
+    Middleware whose answer depends on a request header calls this so caches keep the
+    variants apart; ``Vary: *`` already covers everything.
+    """
+    existing = headers.getall("Vary", None)
+    if existing is None:
+        headers["Vary"] = ", ".join(names)
+        return
+    present = {token.strip().lower() for value in existing for token in value.split(",")}
+    if "*" in present:
+        return
+    missing = [n for n in names if n.lower() not in present]
+    if missing:
+        headers["Vary"] = ", ".join([*(v for v in existing if v.strip()), *missing])
 
 
 def _content_type_for(body: Any) -> str | None:
