@@ -275,3 +275,9 @@ def test_add_vary_merges_without_repeating():
     star = CIMultiDict({"Vary": "*"})
     add_vary(star, "Origin")
     assert star.getall("Vary") == ["*"]
+
+
+def test_compressed_files_are_typed_as_archives():
+    assert FileResponse("/tmp/data.json.gz").content_type == "application/gzip"
+    assert FileResponse("/tmp/page.html.br").content_type == "application/x-brotli"
+    assert FileResponse("/tmp/page.html").content_type == "text/html"

@@ -120,3 +120,13 @@ async def test_routes_can_be_added_and_removed_while_serving():
         app.remove_route("/a")
         async with client.get("/a") as resp:
             assert resp.status == 404
+
+
+def test_empty_segments_do_not_match():
+    router = make(("/static/<path:p>", ["GET"]), ("/a/<x>", ["GET"]), ("/a/<x>/", ["GET"]))
+    with pytest.raises(NotFound):
+        router.match("GET", "//static/a")
+    with pytest.raises(NotFound):
+        router.match("GET", "/a//")
+    assert router.match("GET", "/a/b/")[0].path == "/a/<x>/"
+    assert router.match("GET", "/a/b")[0].path == "/a/<x>"

@@ -175,3 +175,14 @@ async def test_plugins_are_fixed_once_started(workdir):
     app = await start()
     with pytest.raises(RuntimeError, match="fixed once the app has started"):
         app.plugins.enable("hello")
+
+
+async def test_switching_off_a_plugin_the_app_needs(workdir):
+    write(workdir / "pyframe.toml", "[plugins.static]\nenabled = false\n")
+    (workdir / "assets").mkdir()
+    app = PyFrameApp()
+    app.add_static_path("/assets/", "assets")
+    with pytest.raises(PluginError, match=re.escape(
+            "app.add_static_path needs the 'static' plugin, but enabled = false in pyframe.toml "
+            "turns it off")):
+        await start(app)

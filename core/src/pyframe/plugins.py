@@ -180,6 +180,7 @@ class Plugins:
             return
         source = loaded.describe()
         sections = loaded.config.plugins
+        switched_off: set[str] = set()
         wanted: dict[str, tuple[dict[str, Any], str]] = {}
         for pid, options in self._requested.items():
             wanted[pid] = (dict(options), "code")
@@ -194,13 +195,18 @@ class Plugins:
                                   f"got {type(enabled).__name__}")
             if not enabled or pid in self._disabled:
                 wanted.pop(pid, None)
+                switched_off.add(pid)
                 continue
             options, _ = wanted.get(pid, ({}, "config"))
             options.update(section)
             wanted[pid] = (options, "config")
         for pid, reason in required:
-            if pid not in wanted and pid not in self._disabled:
-                wanted[pid] = ({}, reason)
+            if pid in self._disabled or pid in switched_off:
+                where = "app.plugins.disable" if pid in self._disabled else \
+                    f"enabled = false in {source}"
+                raise PluginError(f"{reason} needs the {pid!r} plugin, but {where} turns it off; "
+                                  f"remove one or the other")
+            wanted.setdefault(pid, ({}, reason))
 
         installed = installed_plugins() if any(p not in self._objects for p in wanted) else {}
         blocked = blocked_ids()

@@ -39,6 +39,9 @@ OCTETS = "application/octet-stream"
 
 _json_encoder = msgspec.json.Encoder()
 json_encode: Callable[[Any], bytes] = _json_encoder.encode
+_ENCODED_TYPES = {"gzip": "application/gzip", "br": "application/x-brotli",
+                  "bzip2": "application/x-bzip2", "xz": "application/x-xz",
+                  "compress": "application/x-compress"}
 _SAME_SITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
 
 
@@ -336,8 +339,9 @@ class FileResponse(Response):
         self.path = os.fspath(path)
         self.chunk_size = chunk_size
         if content_type is None:
-            guessed, _ = mimetypes.guess_type(filename or self.path)
-            content_type = guessed or OCTETS
+            guessed, encoding = mimetypes.guess_type(filename or self.path)
+            # `data.json.gz` holds gzip bytes: its type is the archive's, not the JSON's.
+            content_type = _ENCODED_TYPES.get(encoding) or guessed or OCTETS
         super().__init__(None, status, headers, None, content_type)
         if filename is not None:
             self.headers["Content-Disposition"] = content_disposition(filename, inline=inline)

@@ -113,7 +113,8 @@ class _Miss:
 
 
 def _split(path: str) -> list[str]:
-    return path.strip("/").split("/") if path != "/" else []
+    # Only the leading slash goes: `//a` has an empty first segment and is not `/a`.
+    return path[1:].split("/") if path != "/" else []
 
 
 class Router:
