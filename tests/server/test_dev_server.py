@@ -119,7 +119,7 @@ async def test_static_folder_is_mounted_and_served(app_module, tmp_path):
         await server.stop()
 
 
-def test_static_plugin_missing(monkeypatch, tmp_path, caplog):
+def test_static_plugin_missing(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "static").mkdir()
     monkeypatch.setattr("pyframe.server.installed_plugins", lambda: {})
@@ -214,3 +214,28 @@ async def test_import_target_string_and_serve_forever(app_module):
     assert (await get(f"http://127.0.0.1:{server.port}/"))[2] == "version 1"
     await server.stop()
     await asyncio.wait_for(serving, 10)
+
+
+async def test_a_change_in_an_imported_module_of_a_package_reloads(tmp_path, monkeypatch):
+    package = tmp_path / "devproject"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "texts.py").write_text('GREETING = "hello 1"\n')
+    (package / "main.py").write_text(
+        "from pyframe import PyFrameApp\n\nfrom .texts import GREETING\n\napp = PyFrameApp()\n\n\n"
+        "@app.get('/')\nasync def index(context):\n    return GREETING\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from devproject.main import app
+
+    server = SimpleDevServer(app, host="127.0.0.1", port=0)
+    await server.start()
+    try:
+        url = f"http://127.0.0.1:{server.port}/"
+        assert (await get(url))[2] == "hello 1"
+        (package / "texts.py").write_text('GREETING = "hello 2"\n')
+        await wait_until(lambda: server.get_status()["reloads"] >= 1, what="the reload")
+        assert (await get(url))[2] == "hello 2"
+    finally:
+        await server.stop()
+        for name in [n for n in sys.modules if n.split(".")[0] == "devproject"]:
+            del sys.modules[name]

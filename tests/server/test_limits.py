@@ -94,16 +94,16 @@ async def test_stalled_body_gets_408_and_close(tmp_path):
 
 
 async def test_slow_but_moving_body_is_accepted(tmp_path):
-    app = app_with(tmp_path, "[server]\nbody_timeout = 0.3\n")
+    app = app_with(tmp_path, "[server]\nbody_timeout = 0.6\n")
     async with TestClient(app) as client:
         async def trickle():
-            for _ in range(5):  # 0.5 s in total, but never 0.3 s without data
+            for _ in range(10):  # 0.8 s in total, but never 0.6 s without data
                 yield b"ab"
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.08)
 
         async with client.post("/echo", data=trickle()) as resp:
             assert resp.status == 200
-            assert await resp.json() == {"size": 10}
+            assert await resp.json() == {"size": 20}
 
 
 async def test_keepalive_timeout_closes_idle_connections(tmp_path):

@@ -212,7 +212,8 @@ async def test_cli_serves_https_with_workers(project):
 
 async def test_workers_that_cannot_start_stop_the_supervisor(project):
     source = project / "workerapp.py"
-    source.write_text(APP_SOURCE + "\n@app.on_startup\ndef fail(app):\n    raise RuntimeError('no db')\n")
+    source.write_text(APP_SOURCE + "\n@app.on_startup\ndef fail(app):\n"
+                                   "    raise RuntimeError('no db')\n")
     server = await ServerProcess.start(project, "workerapp:app", workers=2)
     try:
         assert await server.exit_code() == 1

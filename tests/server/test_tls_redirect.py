@@ -77,8 +77,9 @@ async def test_redirect_keeps_path_and_query():
                                                      b"Host: h\r\nConnection: close\r\n\r\n")
         assert b"Location: https://example.com:8443/a/b%20c?x=1&y=%2F\r\n" in response
         # An absolute-form request line cannot steer the redirect to another host.
-        response = await raw_exchange(redirect.port, b"GET http://evil.example/x?q HTTP/1.1\r\n"
-                                                     b"Host: evil.example\r\nConnection: close\r\n\r\n")
+        response = await raw_exchange(redirect.port,
+                                      b"GET http://evil.example/x?q HTTP/1.1\r\n"
+                                      b"Host: evil.example\r\nConnection: close\r\n\r\n")
         assert b"Location: https://example.com:8443/x?q\r\n" in response
     finally:
         await redirect.stop()
