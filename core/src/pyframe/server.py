@@ -196,7 +196,7 @@ class SimpleDevServer:
         if self._retiring:
             await asyncio.gather(*self._retiring, return_exceptions=True)
         await app.shutdown()
-        log.info("server_stopped", url=f"http://{self.host}", requests=self._requests)
+        log.info("server_stopped", requests=self._requests, errors=self._errors)
 
     async def restart(self) -> bool:
         """Load the app's code again and swap it in (what a file change does); the socket
