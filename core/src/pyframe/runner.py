@@ -119,10 +119,13 @@ def locate_app(app: PyFrameApp) -> tuple[str, Any, str] | None:
     that is not ``__main__`` is the defining one (it starts importing before the others).
     """
     found = []
+    main = sys.modules.get("__main__")
     for name, module in list(sys.modules.items()):
         namespace = getattr(module, "__dict__", None)
         if not namespace or not getattr(module, "__file__", None):
             continue
+        if module is main:
+            name = "__main__"  # also listed under aliases such as multiprocessing's __mp_main__
         for key, value in list(namespace.items()):
             if value is app:
                 found.append((name, module, key))

@@ -165,9 +165,10 @@ class SimpleDevServer:
         try:
             await self._closing.wait()
         finally:
+            # The handlers stay during the drain, so a repeated Ctrl-C is not a traceback.
+            await self.stop()
             for sig in installed:
                 loop.remove_signal_handler(sig)
-            await self.stop()
 
     def run(self) -> None:
         """Blocking: start, serve until Ctrl-C, stop."""
@@ -339,9 +340,12 @@ class SimpleDevServer:
         importlib.invalidate_caches()
         try:
             if name == "__main__":
+                # Registered like any module: libraries that resolve annotations look the
+                # defining module up in sys.modules.
                 spec = importlib.util.spec_from_file_location("__pyframe_dev_main__", path)
                 assert spec is not None and spec.loader is not None
                 module = importlib.util.module_from_spec(spec)
+                sys.modules[spec.name] = module
                 spec.loader.exec_module(module)
             else:
                 module = importlib.import_module(name)
