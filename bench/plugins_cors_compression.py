@@ -118,14 +118,17 @@ def http_table(rounds: int, duration: int) -> None:
     for _ in range(rounds):
         for variant in VARIANTS:
             results[variant].append(bench_variant(variant, duration))
+    load = os.getloadavg()[0]
     base = statistics.median(r for r, _ in results["none"])
     print(f"\n## Throughput, tiny JSON response (wrk -t1 -c64 -d{duration}s, server on core 0, "
-          f"wrk on core 1, median of {rounds})\n")
-    print("| plugins | requests/s | vs none | latency (avg, last round) |")
-    print("| --- | ---: | ---: | ---: |")
+          f"wrk on core 1, median of {rounds}; 1-minute load average at the end: {load:.2f})\n")
+    print("| plugins | requests/s | vs none | every round | latency (avg, last round) |")
+    print("| --- | ---: | ---: | --- | ---: |")
     for variant, runs in results.items():
         rps = statistics.median(r for r, _ in runs)
-        print(f"| {variant} | {rps:,.0f} | {100 * (rps / base - 1):+.1f}% | {runs[-1][1]} |")
+        every = ", ".join(f"{r:,.0f}" for r, _ in runs)
+        print(f"| {variant} | {rps:,.0f} | {100 * (rps / base - 1):+.1f}% | {every} | "
+              f"{runs[-1][1]} |")
 
 
 def json_body(target: int = 100 * 1024) -> bytes:
