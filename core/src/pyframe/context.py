@@ -264,11 +264,13 @@ async def read_body(request: web.BaseRequest, limit: int) -> bytes:
     chunks, size = [], 0
     while length is None or size < length:
         try:
-            if timeout is None:
-                chunk = await content.readany()
-            else:
-                async with asyncio.timeout(timeout):
+            chunk = content.read_nowait()  # what has arrived: no timer for the common case
+            if not chunk and not content.at_eof():
+                if timeout is None:
                     chunk = await content.readany()
+                else:
+                    async with asyncio.timeout(timeout):
+                        chunk = await content.readany()
         except TimeoutError:
             give_up = getattr(protocol, "body_timed_out", None)
             if give_up is not None:
