@@ -108,24 +108,25 @@ class PyFrameRequestHandler(RequestHandler):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._awaiting_head:
-            payload = self._last_payload
-            # Bytes of a body the handler did not read are not a new head: aiohttp's
-            # lingering close deals with them.
-            if payload is None or payload.is_eof():
-                if self._head_timer is None:
-                    self._arm_head_timer()
-                if self._line_length is None:
-                    end = data.find(b"\n")
-                    if end >= 0:
-                        self._line_length = self._head_seen + end
-                    self._head_seen += len(data)
+        # Bytes of a body the handler did not read are not a new head: aiohttp's lingering
+        # close deals with them.
+        payload = self._last_payload
+        awaiting = self._awaiting_head and (payload is None or payload.is_eof())
+        if awaiting and self._line_length is None:
+            end = data.find(b"\n")
+            if end >= 0:
+                self._line_length = self._head_seen + end
+            self._head_seen += len(data)
         count = self._request_count
         super().data_received(data)
         if self._request_count != count:  # a head was parsed (or failed to parse)
             self._awaiting_head = False
             self._last_payload = None
             self._cancel_head_timer()
+        elif awaiting and self._head_timer is None:
+            # Part of a head: its deadline starts now (a whole head in one read, the usual
+            # case, never sets a timer).
+            self._arm_head_timer()
 
     def _arm_head_timer(self) -> None:
         if self.header_timeout is not None and self._head_timer is None \
