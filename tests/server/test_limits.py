@@ -260,3 +260,24 @@ async def test_backlog_comes_from_the_config(tmp_path):
         out = subprocess.run(["ss", "-ltnH", f"sport = :{client.port}"], capture_output=True,
                              text=True, check=True).stdout.split()
         assert out[0] == "LISTEN" and out[2] == "7"  # Send-Q of a listener is its backlog
+
+
+async def test_streamed_body_has_the_inactivity_timeout_and_route_limit(tmp_path):
+    app = app_with(tmp_path, "[server]\nbody_timeout = 0.3\n")
+
+    @app.post("/upload", stream_body=True, max_body_size=8)
+    async def upload(context):
+        size = 0
+        async for chunk in context.stream():
+            size += len(chunk)
+        return {"size": size}
+
+    async with TestClient(app) as client:
+        response = await raw_exchange(
+            client.port, b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabc")
+        status, body = status_and_body(response)
+        assert (status, body["detail"]) == (408, "no body data arrived for 0.3 s")
+        async with client.post("/upload", data=b"123456") as resp:
+            assert await resp.json() == {"size": 6}
+        async with client.post("/upload", data=b"123456789") as resp:
+            assert resp.status == 413

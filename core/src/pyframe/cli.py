@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import inspect
 import os
 import sys
@@ -19,26 +18,12 @@ __all__ = ["main", "load_app"]
 
 def load_app(target: str) -> Any:
     """Import ``module:attr`` (an app, or a factory returning one) from the working directory."""
-    from .app import PyFrameApp
+    from .runner import TargetError, resolve_target
 
-    module_name, _, attr = target.partition(":")
-    if not module_name or not attr:
-        raise SystemExit(f"error: expected MODULE:APP (e.g. app:app), got {target!r}")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise SystemExit(f"error: cannot import {module_name!r}: {exc}") from None
-    try:
-        obj = getattr(module, attr)
-    except AttributeError:
-        raise SystemExit(f"error: module {module_name!r} has no attribute {attr!r}") from None
-    if not isinstance(obj, PyFrameApp) and callable(obj):
-        obj = obj()
-    if not isinstance(obj, PyFrameApp):
-        raise SystemExit(f"error: {target} is a {type(obj).__name__}, not a PyFrameApp")
-    return obj
+        return resolve_target(target)
+    except TargetError as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ Everything is computed on first access and cached. The body is read before the h
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 from collections.abc import AsyncIterator
@@ -16,7 +17,8 @@ from aiohttp import web
 
 from .bodies import (MultiValueDict, decode_json, decode_multipart, decode_urlencoded,
                      media_type_of)
-from .errors import BadRequest, PayloadTooLarge, UnprocessableContent, UnsupportedMediaType
+from .errors import (BadRequest, HTTPError, PayloadTooLarge, UnprocessableContent,
+                     UnsupportedMediaType)
 
 if TYPE_CHECKING:
     from .app import PyFrameApp
@@ -156,12 +158,21 @@ class RequestContext:
             self._body = await read_body(self.request, limit)
         return self._body
 
-    async def stream(self, chunk_size: int = 65536) -> AsyncIterator[bytes]:
-        """Iterate over the body as it arrives, for routes registered with ``stream_body``."""
+    async def stream(self) -> AsyncIterator[bytes]:
+        """Iterate over the body as it arrives, for routes registered with ``stream_body``.
+
+        The server's body inactivity timeout applies; a ``max_body_size`` given on the route
+        is enforced (the app-wide default is not: streaming is for bodies larger than that).
+        """
         if self._body is not None:
             yield self._body
             return
-        async for chunk in self.request.content.iter_chunked(chunk_size):
+        limit = self.route.max_body_size if self.route is not None else None
+        size = 0
+        while chunk := await read_chunk(self.request):
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise PayloadTooLarge(detail=f"the body is over the limit of {limit} bytes")
             yield chunk
 
     @property
@@ -248,37 +259,42 @@ class RequestContext:
         return self._data
 
 
+async def read_chunk(request: web.BaseRequest) -> bytes:
+    """The next piece of the body, b"" at its end.
+
+    A client that stops sending mid-body gets a 408 after the server's ``body_timeout`` of
+    silence (the connection handler carries it; None when served some other way). What has
+    already arrived is taken without arming a timer.
+    """
+    protocol = request.protocol
+    content = request.content
+    timeout = getattr(protocol, "body_timeout", None)
+    try:
+        chunk = content.read_nowait()
+        if not chunk and not content.at_eof():
+            if timeout is None:
+                chunk = await content.readany()
+            else:
+                async with asyncio.timeout(timeout):
+                    chunk = await content.readany()
+    except TimeoutError:
+        give_up = getattr(protocol, "body_timed_out", None)
+        if give_up is not None:
+            give_up()
+        raise HTTPError(408, detail=f"no body data arrived for {timeout:g} s",
+                        headers={"Connection": "close"}) from None
+    except Exception as exc:  # a broken chunked encoding, a connection reset
+        raise BadRequest(detail="the body could not be read: malformed or cut off") from exc
+    return chunk
+
+
 async def read_body(request: web.BaseRequest, limit: int) -> bytes:
-    import asyncio
-
-    from .errors import HTTPError
-
     length = request.content_length
     if length is not None and length > limit:
         raise PayloadTooLarge(detail=f"the body is {length} bytes; the limit is {limit}")
-    # A client that stops sending mid-body gets a 408 after the server's body_timeout of
-    # silence (the connection handler carries it; None when served some other way).
-    protocol = request.protocol
-    timeout = getattr(protocol, "body_timeout", None)
-    content = request.content
     chunks, size = [], 0
     while length is None or size < length:
-        try:
-            chunk = content.read_nowait()  # what has arrived: no timer for the common case
-            if not chunk and not content.at_eof():
-                if timeout is None:
-                    chunk = await content.readany()
-                else:
-                    async with asyncio.timeout(timeout):
-                        chunk = await content.readany()
-        except TimeoutError:
-            give_up = getattr(protocol, "body_timed_out", None)
-            if give_up is not None:
-                give_up()
-            raise HTTPError(408, detail=f"no body data arrived for {timeout:g} s",
-                            headers={"Connection": "close"}) from None
-        except Exception as exc:  # a broken chunked encoding, a connection reset
-            raise BadRequest(detail="the body could not be read: malformed or cut off") from exc
+        chunk = await read_chunk(request)
         if not chunk:
             break
         size += len(chunk)

@@ -14,6 +14,7 @@ import socket
 import ssl as ssl_module
 import sys
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -38,6 +39,9 @@ class AccessLogger(AbstractAccessLogger):
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         context = request.get(CONTEXT_KEY)
+        started = getattr(context, "started", None)
+        if started is not None:
+            time = perf_counter() - started
         self.logger.info("request_finished",
                          request_id=context.request_id if context is not None else None,
                          method=request.method, path=request.path, status=response.status,

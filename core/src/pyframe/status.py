@@ -7,6 +7,9 @@ from http import HTTPStatus
 __all__ = ["get_description"]
 
 _PHRASES = {s.value: s.phrase for s in HTTPStatus}
+# RFC 9110's names, where the standard library of older Pythons keeps the RFC 2616 ones.
+_PHRASES.update({413: "Content Too Large", 414: "URI Too Long", 416: "Range Not Satisfiable",
+                 422: "Unprocessable Content"})
 # Codes in common use that the standard library does not name.
 _PHRASES.setdefault(418, "I'm a Teapot")
 _PHRASES.setdefault(499, "Client Closed Request")
