@@ -2,7 +2,8 @@
 
 import pytest
 
-from pyframe import HTMLResponse, HTTPError, MiddlewareOrder, PyFrameApp, Unauthorized, middleware
+from pyframe import (HTMLResponse, HTTPError, MiddlewareOrder, PyFrameApp, Unauthorized,
+                     middleware_order)
 from pyframe.testing import TestClient
 
 
@@ -48,7 +49,7 @@ async def test_order_explicit_then_list_order():
 async def test_short_circuit_and_errors_from_middleware():
     app = PyFrameApp()
 
-    @middleware(order=MiddlewareOrder.AUTH)
+    @middleware_order(MiddlewareOrder.AUTH)
     async def guard(context, call_next):
         if context.path == "/blocked":
             return {"status": 403, "body": "no"}
@@ -105,3 +106,11 @@ async def test_sync_middleware_is_refused_at_start():
     app.middleware.append(lambda context, call_next: call_next(context))
     with pytest.raises(TypeError, match="must be `async def"):
         await app.startup()
+
+
+def test_the_seed_module_and_the_order_decorator_do_not_collide():
+    import pyframe
+    import pyframe.middleware
+
+    assert callable(pyframe.middleware_order)
+    assert pyframe.middleware.__name__ == "pyframe.middleware"

@@ -48,6 +48,7 @@ async def test_given_config_path_must_exist(workdir):
 
 
 async def test_environment_overrides_and_names_itself_in_errors(workdir, monkeypatch):
+    write(workdir / "pyframe.toml", '[plugins.hello]\ngreeting = "from the file"\n')
     monkeypatch.setenv("PYFRAME_SERVER__PORT", "9123")
     monkeypatch.setenv("PYFRAME_PLUGINS__HELLO__GREETING", "Hey")
     app = await start()
@@ -186,3 +187,20 @@ async def test_switching_off_a_plugin_the_app_needs(workdir):
             "app.add_static_path needs the 'static' plugin, but enabled = false in pyframe.toml "
             "turns it off")):
         await start(app)
+
+
+async def test_environment_alone_does_not_turn_a_plugin_on(workdir, monkeypatch):
+    monkeypatch.setenv("PYFRAME_PLUGINS__HELLO__GREETING", "Hey")
+    app = await start()
+    assert app.plugins.enabled == []
+    monkeypatch.setenv("PYFRAME_PLUGINS__HELLO__ENABLED", "true")
+    app = await start()
+    assert app.plugins.config("hello").greeting == "Hey"
+
+
+async def test_enum_errors_list_the_choices(workdir):
+    write(workdir / "pyframe.toml", '[plugins.compression]\ncodecs = ["br", "lzma"]\n')
+    with pytest.raises(ConfigError, match=re.escape(
+            "pyframe.toml: plugins.compression.codecs[1]: invalid enum value 'lzma' "
+            "(expected one of: br, gzip, zstd)")):
+        await start()

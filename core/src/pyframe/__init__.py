@@ -6,7 +6,7 @@ from .errors import (BadRequest, ConfigError, Forbidden, HTTPError, MethodNotAll
                      PayloadTooLarge, PluginError, ServiceUnavailable, TooManyRequests,
                      Unauthorized, UnprocessableContent, UnsupportedMediaType)
 from .hookspecs import hookimpl
-from .ordering import MiddlewareOrder, middleware
+from .ordering import MiddlewareOrder, middleware_order
 from .responses import (FileResponse, HTMLResponse, JSONResponse, PlainTextResponse,
                         RedirectResponse, Response, ResponseCookie, StreamingResponse)
 from .routing import WEBSOCKET, Route
@@ -21,5 +21,5 @@ __all__ = [
     "HTTPError", "BadRequest", "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed",
     "PayloadTooLarge", "UnsupportedMediaType", "UnprocessableContent", "TooManyRequests",
     "ServiceUnavailable", "ConfigError", "PluginError",
-    "hookimpl", "MiddlewareOrder", "middleware",
+    "hookimpl", "MiddlewareOrder", "middleware_order",
 ]

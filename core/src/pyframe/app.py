@@ -22,12 +22,12 @@ from .config import Config, LoadedConfig, load_config
 from .context import RequestContext, accept_quality, parse_accept
 from .errors import HTTPError, PluginError, ServiceUnavailable
 from .logging import get_logger
-from .ordering import MiddlewareOrder, order_of
+from .ordering import order_of
 from .plugins import Plugins
-from .responses import (JSON, FileResponse, Response, StreamingResponse, is_response_dict,
+from .responses import (JSON, Response, StreamingResponse, is_response_dict,
                         json_encode)
 from .routing import HTTP_METHODS, WEBSOCKET, Route, Router
-from .wire import send
+from .wire import send, stream_item_encoder
 
 __all__ = ["PyFrameApp", "MiddlewareList"]
 
@@ -495,6 +495,10 @@ class PyFrameApp:
             if handler is not None:
                 return handler
         return None
+
+    def stream_item_encoder(self, content_type: str | None) -> Callable[[Any], bytes]:
+        """How items of a streamed body of ``content_type`` become bytes (see wire.py)."""
+        return stream_item_encoder(self, content_type)
 
     # Serving.
     def make_handler(self, **kwargs: Any) -> web.Server:

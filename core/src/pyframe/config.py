@@ -71,6 +71,9 @@ class LoadedConfig(msgspec.Struct, kw_only=True):
     config: Config
     source: str | None
     env_keys: dict[str, str]  # dotted key path -> the environment variable that set it
+    # Plugin ids with a section in the file itself: environment variables override settings
+    # of plugins that are on, they do not switch a plugin on (except ..._ENABLED=true).
+    file_plugins: frozenset[str] = frozenset()
 
     def describe(self) -> str:
         return self.source or "the defaults"
@@ -135,9 +138,12 @@ def load_config(path: str | os.PathLike[str] | None = None,
             source = f"{file} [tool.pyframe]" if data else None
         else:
             data, source = raw, str(file)
+    plugins = data.get("plugins")
+    file_plugins = frozenset(plugins) if isinstance(plugins, dict) else frozenset()
     env_keys = _apply_env(data, env)
     config = validate_section(Config, data, "", source or "the environment", env_keys)
-    return LoadedConfig(config=config, source=source, env_keys=env_keys)
+    return LoadedConfig(config=config, source=source, env_keys=env_keys,
+                        file_plugins=file_plugins)
 
 
 _LOCATION = re.compile(r" - at `\$(?P<path>[^`]*)`$")
@@ -157,13 +163,15 @@ def validate_section(schema: type[Any], data: Any, prefix: str, source: str,
 def _explain(message: str, schema: type[Any], prefix: str, source: str,
              env_keys: Mapping[str, str]) -> str:
     m = _LOCATION.search(message)
-    where = m.group("path") if m else ""
+    where = _dotted(m.group("path")) if m else ""
     text = message[: m.start()] if m else message
-    path = ".".join(p for p in (prefix, _dotted(where)) if p)
+    path = ".".join(p for p in (prefix, where) if p)
     unknown = _UNKNOWN.match(text)
     if unknown:
         key = f"{path}.{unknown.group('field')}" if path else unknown.group("field")
-        allowed = _fields_at(schema, _dotted(where))
+        struct = _type_at(schema, where)
+        allowed = [f.encode_name for f in struct.fields] if isinstance(
+            struct, msgspec.inspect.StructType) else []
         hint = f" (known keys: {', '.join(allowed)})" if allowed else ""
         detail = f"{key}: unknown key{hint}"
         path = key
@@ -173,6 +181,9 @@ def _explain(message: str, schema: type[Any], prefix: str, source: str,
             text = f"expected {expected.group('want')}, got {expected.group('got')}"
         else:
             text = text[0].lower() + text[1:] if text else text
+        choices = _literal_values(_type_at(schema, where))
+        if choices and text.startswith("invalid enum value"):
+            text += f" (expected one of: {', '.join(map(str, choices))})"
         detail = f"{path or '(top level)'}: {text}"
     origin = env_keys.get(path)
     if origin:
@@ -181,28 +192,39 @@ def _explain(message: str, schema: type[Any], prefix: str, source: str,
 
 
 def _dotted(json_path: str) -> str:
-    # msgspec paths look like `.server.port` or `.allow_origins[0]`.
-    return json_path.lstrip(".").replace("[", ".[")
+    # msgspec paths look like `.server.port` or `.codecs[1]`.
+    return json_path.lstrip(".")
 
 
-def _fields_at(schema: type[Any], dotted: str) -> list[str]:
-    current: Any = schema
-    for part in filter(None, dotted.split(".")):
+def _type_at(schema: type[Any], dotted: str) -> Any:
+    """The msgspec.inspect type at a key path (`codecs[1]` is the item type of `codecs`)."""
+    current: Any = msgspec.inspect.type_info(schema)
+    for part in filter(None, re.split(r"\.|(?=\[)", dotted)):
+        current = _strip_optional(current)
         if part.startswith("["):
-            return []
-        try:
-            info = msgspec.inspect.type_info(current)
-            field = next(f for f in info.fields if f.encode_name == part)
-            current = field.type
-            while isinstance(current, msgspec.inspect.UnionType):
-                current = next(t for t in current.types
-                               if not isinstance(t, msgspec.inspect.NoneType))
-            current = getattr(current, "cls", None)
-            if current is None:
-                return []
-        except (StopIteration, TypeError, AttributeError):
-            return []
-    try:
-        return [f.encode_name for f in msgspec.inspect.type_info(current).fields]
-    except (TypeError, AttributeError):
-        return []
+            current = getattr(current, "item_type", None) or getattr(current, "value_type", None)
+        elif isinstance(current, msgspec.inspect.StructType):
+            current = next((f.type for f in current.fields if f.encode_name == part), None)
+        elif isinstance(current, msgspec.inspect.DictType):
+            current = current.value_type
+        else:
+            return None
+        if current is None:
+            return None
+    return _strip_optional(current)
+
+
+def _strip_optional(kind: Any) -> Any:
+    if isinstance(kind, msgspec.inspect.UnionType):
+        rest = [t for t in kind.types if not isinstance(t, msgspec.inspect.NoneType)]
+        if len(rest) == 1:
+            return rest[0]
+    return kind
+
+
+def _literal_values(kind: Any) -> tuple[Any, ...]:
+    if isinstance(kind, msgspec.inspect.LiteralType):
+        return kind.values
+    if isinstance(kind, msgspec.inspect.EnumType):
+        return tuple(member.value for member in kind.cls)
+    return ()

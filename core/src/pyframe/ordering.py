@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["MiddlewareOrder", "middleware", "order_of"]
+__all__ = ["MiddlewareOrder", "middleware_order", "order_of"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,7 +29,7 @@ class MiddlewareOrder:
     INNERMOST = 2000
 
 
-def middleware(order: int) -> Callable[[F], F]:
+def middleware_order(order: int) -> Callable[[F], F]:
     """Decorate an ``async def mw(context, call_next)`` to place it in the chain."""
 
     def mark(fn: F) -> F:

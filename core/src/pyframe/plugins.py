@@ -18,6 +18,7 @@ import pluggy
 from . import hookspecs
 from .config import validate_section
 from .errors import ConfigError, PluginError
+from .logging import get_logger
 
 if TYPE_CHECKING:
     from .app import PyFrameApp
@@ -30,6 +31,7 @@ ENTRY_POINT_GROUP = "pyframe.plugins"
 EXPORTS_GROUP = "pyframe.exports"
 ENV_NO_AUTOLOAD = "PYFRAME_DISABLE_PLUGIN_AUTOLOAD"
 ENV_BLOCK = "PYFRAME_BLOCK_PLUGINS"
+log = get_logger("pyframe")
 
 
 class InstalledPlugin:
@@ -196,6 +198,15 @@ class Plugins:
             if not enabled or pid in self._disabled:
                 wanted.pop(pid, None)
                 switched_off.add(pid)
+                continue
+            if (pid not in loaded.file_plugins and pid not in wanted
+                    and f"plugins.{pid}.enabled" not in loaded.env_keys):
+                # Only environment variables name this plugin: they override settings of a
+                # plugin that is on, they do not turn one on.
+                log.warning("plugin_env_override_unused", plugin=pid,
+                            variables=sorted(v for k, v in loaded.env_keys.items()
+                                             if k.startswith(f"plugins.{pid}.")),
+                            hint=f"set PYFRAME_PLUGINS__{pid.upper()}__ENABLED=true to turn it on")
                 continue
             options, _ = wanted.get(pid, ({}, "config"))
             options.update(section)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from .app import PyFrameApp
     from .context import RequestContext
 
-__all__ = ["send", "UpgradedResponse"]
+__all__ = ["send", "UpgradedResponse", "stream_item_encoder"]
 
 log = get_logger("pyframe")
 _FALLBACK = web.Response(body=b'{"error":"Internal Server Error"}', status=500,
@@ -41,6 +42,30 @@ def _headers_for(content_type: str | None) -> CIMultiDict[str] | None:
     if headers is None:
         headers = _PLAIN_HEADERS[content_type] = CIMultiDict({"Content-Type": content_type})
     return headers
+
+
+def stream_item_encoder(app: PyFrameApp, content_type: str | None) -> Callable[[Any], bytes]:
+    """How the items of a streamed body with this content type become bytes.
+
+    bytes as they are, str as UTF-8, other objects with the stream encoder a plugin registered
+    for the media type (``pyframe_add_stream_encoders``), else as one JSON line each.
+    Middleware that rewrites a stream (compression) encodes items the same way.
+    """
+    encoder = app.stream_encoders.get(media_type_of(content_type))
+
+    def encode(item: Any) -> bytes:
+        kind = type(item)
+        if kind is bytes:
+            return item
+        if kind is str:
+            return item.encode()
+        if kind is bytearray or kind is memoryview:
+            return bytes(item)
+        if encoder is not None:
+            return encoder(item)
+        return json_encode(item) + b"\n"
+
+    return encode
 
 
 def _set_cookies(resp: web.StreamResponse, cookies: dict[str, ResponseCookie]) -> None:
@@ -106,20 +131,12 @@ async def _stream(app: PyFrameApp, request: web.BaseRequest,
     if response._cookies:
         _set_cookies(resp, response._cookies)
     body = response.body
-    encoder = app.stream_encoders.get(media_type_of(response.content_type or
-                                                    response.headers.get("Content-Type")))
+    encode = stream_item_encoder(app, response.content_type or response.headers.get("Content-Type"))
     await resp.prepare(request)
     try:
         if request.method != "HEAD":
             async for item in body:
-                if type(item) is bytes:
-                    chunk = item
-                elif type(item) is str:
-                    chunk = item.encode()
-                elif encoder is not None:
-                    chunk = encoder(item)
-                else:
-                    chunk = json_encode(item) + b"\n"
+                chunk = encode(item)
                 if chunk:
                     await resp.write(chunk)
     except (ConnectionResetError, ConnectionError):

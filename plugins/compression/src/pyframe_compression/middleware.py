@@ -5,35 +5,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from multidict import CIMultiDict
 
 from pyframe import MiddlewareOrder, Response
+from pyframe.responses import add_vary
 
 from .codecs import Codec, make_codec
 from .config import DEFAULT_CODECS, CompressionConfig, build_config
 from .media import MediaPolicy
 from .negotiation import choose_coding
-from .stream import CompressedStream, item_encoder
+from .stream import CompressedStream
 
-__all__ = ["CompressionMiddleware", "add_vary"]
+__all__ = ["CompressionMiddleware"]
 
 # No body (204, 304), or a part of the identity body whose range a new encoding would break.
 _UNTOUCHED_STATUSES = frozenset({204, 206, 304})
-
-
-def add_vary(headers: CIMultiDict[str], *names: str) -> None:
-    """Add ``names`` to the response's Vary, keeping what is there and not repeating any."""
-    existing = headers.getall("Vary", None)
-    if existing is None:  # the common case: nothing to merge with
-        headers["Vary"] = ", ".join(names)
-        return
-    present = {token.strip().lower() for value in existing for token in value.split(",")}
-    if "*" in present:
-        return
-    missing = [n for n in names if n.lower() not in present]
-    if not missing:
-        return
-    headers["Vary"] = ", ".join([*(v for v in existing if v.strip()), *missing])
 
 
 class CompressionMiddleware:
@@ -133,8 +118,8 @@ class CompressionMiddleware:
             response.body = encoded
         else:
             content_type = response.content_type or headers.get("Content-Type")
-            encoder = context.app.stream_encoders.get(_media_type(content_type))
-            response.body = CompressedStream(body, codec.stream(), item_encoder(encoder),
+            response.body = CompressedStream(body, codec.stream(),
+                                             context.app.stream_item_encoder(content_type),
                                              context.app.run_sync, self.thread_threshold)
         headers["Content-Encoding"] = name
         headers.popall("Content-Length", None)  # aiohttp recomputes it from the new body
@@ -152,12 +137,6 @@ class CompressionMiddleware:
             return False
         route = context.route
         return route is None or bool(route.options.get("compress", True))
-
-
-def _media_type(content_type: str | None) -> str:
-    if not content_type:
-        return ""
-    return content_type.split(";", 1)[0].strip().lower()
 
 
 def _seq(values: Any) -> Any:

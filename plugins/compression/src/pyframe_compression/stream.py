@@ -5,33 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Callable
 from typing import Any
 
-from pyframe.responses import json_encode
-
 from .codecs import StreamCompressor
 
-__all__ = ["CompressedStream", "item_encoder"]
-
-
-def item_encoder(encoder: Callable[[Any], bytes] | None) -> Callable[[Any], bytes]:
-    """Turn stream items into bytes exactly as the core does when it writes a stream.
-
-    bytes as they are, str as UTF-8, other objects with the stream encoder registered for the
-    response's media type, else as one JSON line each.
-    """
-
-    def encode(item: Any) -> bytes:
-        kind = type(item)
-        if kind is bytes:
-            return item
-        if kind is str:
-            return item.encode()
-        if isinstance(item, (bytearray, memoryview)):
-            return bytes(item)
-        if encoder is not None:
-            return encoder(item)
-        return json_encode(item) + b"\n"
-
-    return encode
+__all__ = ["CompressedStream"]
 
 
 class CompressedStream:

@@ -13,10 +13,11 @@ from multidict import CIMultiDict
 
 from pyframe import BadRequest, HTTPError, MiddlewareOrder, Response
 from pyframe.logging import get_logger
+from pyframe.responses import add_vary
 
 from .config import DEFAULT_METHODS, CorsConfig, build_config
 
-__all__ = ["CORSMiddleware", "add_vary"]
+__all__ = ["CORSMiddleware"]
 
 log = get_logger("pyframe.cors", plugin="cors")
 
@@ -31,21 +32,6 @@ REQUEST_HEADERS = "Access-Control-Request-Headers"
 # Request headers a browser may send without them being listed (the CORS-safelisted ones).
 SAFELISTED_HEADERS = frozenset({"accept", "accept-language", "content-language", "content-type"})
 PREFLIGHT_VARY = (REQUEST_METHOD, REQUEST_HEADERS)
-
-
-def add_vary(headers: CIMultiDict[str], *names: str) -> None:
-    """Add ``names`` to the response's Vary, keeping what is there and not repeating any."""
-    existing = headers.getall("Vary", None)
-    if existing is None:  # the common case: nothing to merge with
-        headers["Vary"] = ", ".join(names)
-        return
-    present = {token.strip().lower() for value in existing for token in value.split(",")}
-    if "*" in present:
-        return
-    missing = [n for n in names if n.lower() not in present]
-    if not missing:
-        return
-    headers["Vary"] = ", ".join([*(v for v in existing if v.strip()), *missing])
 
 
 class CORSMiddleware:
