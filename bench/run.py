@@ -55,6 +55,8 @@ class Variant:
     endpoints: tuple[str, ...] = tuple(ENDPOINTS)
     paths: dict[str, str] = field(default_factory=dict)  # endpoint -> path when it differs
     modules: tuple[str, ...] = ()  # what a peer needs importable
+    optional: bool = False  # only run when named with --only
+    env: dict[str, str] = field(default_factory=dict)  # extra environment for the server
 
 
 VARIANTS = [
@@ -66,6 +68,12 @@ VARIANTS = [
     # Compared with `pyframe`'s users row (a one-route dynamic table).
     Variant("pyframe_1000_routes", "pyframe_1000_routes.py", endpoints=("users",),
             paths={"users": "/r999/42"}),
+    # Measurement aid: pyframe with the handler timeout and the request<->context cycle off.
+    Variant("pyframe_whatif", "pyframe_whatif.py", optional=True),
+    Variant("pyframe_whatif_timeout", "pyframe_whatif.py", optional=True,
+            env={"BENCH_WHATIF": "timeout"}),
+    Variant("pyframe_whatif_cycle", "pyframe_whatif.py", optional=True,
+            env={"BENCH_WHATIF": "cycle"}),
     Variant("starlette_uvicorn", "starlette_app.py", peer=True, modules=("starlette", "uvicorn")),
     Variant("sanic", "sanic_app.py", peer=True, modules=("sanic",)),
     Variant("blacksheep_uvicorn", "blacksheep_app.py", peer=True,
@@ -118,7 +126,7 @@ def _json_or_none(raw: bytes) -> Any:
 def bench_variant(v: Variant, args: argparse.Namespace, log_dir: Path,
                   results: dict[str, Any], notes: dict[str, str]) -> None:
     python = str(PEERS_PYTHON) if v.peer else sys.executable
-    env = {"PYFRAME_LOGGING__ACCESS_LOG": "false"}
+    env = {"PYFRAME_LOGGING__ACCESS_LOG": "false", **v.env}
     if args.pythonpath and not v.peer:
         env["PYTHONPATH"] = args.pythonpath
     with Server(v.script, python, env=env, log_dir=log_dir, nice=args.nice) as server:
@@ -295,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     if set(names) - known:
         print(f"unknown variants {sorted(set(names) - known)}; known: {', '.join(sorted(known))}")
         return 2
-    variants = [v for v in VARIANTS if not names or v.name in names]
+    variants = [v for v in VARIANTS if v.name in names or (not names and not v.optional)]
     skipped = peers_available(variants)
     for name, why in skipped.items():
         print(f"skipping {name}: {why}")
