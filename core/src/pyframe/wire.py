@@ -9,6 +9,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from .bodies import media_type_of
+from .direct import direct_response
 from .logging import get_logger
 from .responses import FileResponse, Response, ResponseCookie, json_encode
 
@@ -94,9 +95,13 @@ async def _send(app: PyFrameApp, request: web.BaseRequest,
         raise ValueError(f"a response status is an int from 100 to 599, got {status!r}")
     body = response.body
     if type(body) is bytes or type(body) is str:
+        data = body.encode() if type(body) is str else body
         headers = response._headers
-        resp = web.Response(body=body.encode() if type(body) is str else body,
-                            status=response.status,
+        if not response._cookies:
+            direct = direct_response(request, status, headers, response.content_type, data)
+            if direct is not None:
+                return direct  # type: ignore[return-value]
+        resp = web.Response(body=data, status=status,
                             headers=headers if headers is not None else
                             _headers_for(response.content_type))
     elif isinstance(response, UpgradedResponse):
