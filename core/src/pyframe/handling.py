@@ -20,6 +20,7 @@ import msgspec
 from aiohttp import web
 
 from .context import RequestContext, accept_quality, parse_accept
+from .direct import DirectResponse
 from .errors import HTTPError, ServiceUnavailable
 from .logging import get_logger
 from .responses import JSON, Response, StreamingResponse, is_response_dict, json_encode
@@ -129,7 +130,10 @@ class RequestHandling:
             raise
         except Exception as exc:
             response = await self.render_exception(context, exc)
-        return await send(self, request, context, response)
+        resp = send(self, request, context, response)
+        if type(resp) is not DirectResponse and inspect.isawaitable(resp):
+            return await resp  # a stream: written while the client reads
+        return resp
 
     async def _endpoint(self, context: RequestContext) -> Response:
         route = context.route
