@@ -257,9 +257,21 @@ async def test_handler_timeout_is_a_503(tmp_path):
     async def slow(context):
         await never.wait()
 
-    async with TestClient(app) as client, client.get("/slow") as resp:
-        assert resp.status == 503
-        assert "longer than 0.05 s" in (await resp.json())["detail"]
+    release = threading.Event()
+
+    @app.get("/slow-sync")
+    def slow_sync(context):
+        release.wait(10)  # a blocking handler; the client gets its 503 while the thread runs on
+        return "late"
+
+    async with TestClient(app) as client:
+        async with client.get("/slow") as resp:
+            assert resp.status == 503
+            assert "longer than 0.05 s" in (await resp.json())["detail"]
+        async with client.get("/slow-sync") as resp:
+            assert resp.status == 503
+        release.set()
+        assert app._deadlines.running == {}
 
 
 def test_add_vary_merges_without_repeating():

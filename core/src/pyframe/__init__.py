@@ -2,13 +2,33 @@
 
 from .app import PyFrameApp
 from .context import RequestContext
-from .errors import (BadRequest, ConfigError, Forbidden, HTTPError, MethodNotAllowed, NotFound,
-                     PayloadTooLarge, PluginError, ServiceUnavailable, TooManyRequests,
-                     Unauthorized, UnprocessableContent, UnsupportedMediaType)
+from .errors import (
+                     BadRequest,
+                     ConfigError,
+                     Forbidden,
+                     HTTPError,
+                     MethodNotAllowed,
+                     NotFound,
+                     PayloadTooLarge,
+                     PluginError,
+                     ServiceUnavailable,
+                     TooManyRequests,
+                     Unauthorized,
+                     UnprocessableContent,
+                     UnsupportedMediaType,
+)
 from .hookspecs import hookimpl
 from .ordering import MiddlewareOrder, middleware_order
-from .responses import (FileResponse, HTMLResponse, JSONResponse, PlainTextResponse,
-                        RedirectResponse, Response, ResponseCookie, StreamingResponse)
+from .responses import (
+                     FileResponse,
+                     HTMLResponse,
+                     JSONResponse,
+                     PlainTextResponse,
+                     RedirectResponse,
+                     Response,
+                     ResponseCookie,
+                     StreamingResponse,
+)
 from .routing import WEBSOCKET, Route
 from .status import get_description
 

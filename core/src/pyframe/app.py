@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import functools
 import inspect
 import time
-import traceback
-from time import perf_counter
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import is_dataclass
 from typing import Any
 
-import msgspec
 from aiohttp import web
 
 from .bodies import BUILTIN_DECODERS
 from .config import Config, LoadedConfig, load_config
-from .context import RequestContext, accept_quality, parse_accept
-from .errors import HTTPError, PluginError, ServiceUnavailable
+from .context import RequestContext
+from .errors import PluginError
+from .handling import Deadlines, RequestHandling, maybe_await
 from .logging import get_logger
 from .ordering import order_of
 from .plugins import Plugins
-from .responses import (JSON, Response, StreamingResponse, is_response_dict,
-                        json_encode)
+from .responses import Response
 from .routing import HTTP_METHODS, WEBSOCKET, Route, Router
-from .wire import send, stream_item_encoder
+from .wire import stream_item_encoder
 
 __all__ = ["PyFrameApp", "MiddlewareList"]
 
@@ -35,9 +28,6 @@ Handler = Callable[[RequestContext], Any]
 Middleware = Callable[[RequestContext, Callable[[RequestContext], Awaitable[Response]]],
                       Awaitable[Any]]
 log = get_logger("pyframe")
-# Where the access logger finds the context of a finished request.
-CONTEXT_KEY: Any = (web.RequestKey("pyframe.context", RequestContext)
-                    if hasattr(web, "RequestKey") else "pyframe.context")
 
 
 class MiddlewareList(list):
@@ -79,7 +69,7 @@ class StaticMount:
         self.options = options
 
 
-class PyFrameApp:
+class PyFrameApp(RequestHandling):
     """A pyframe application.
 
     ``config`` is a path to a config file; by default ``pyframe.toml`` or the
@@ -115,6 +105,8 @@ class PyFrameApp:
         self.middleware_chain: list[Any] = []
         self._executor: ThreadPoolExecutor | None = None
         self._handler_timeout: float | None = None
+        self._deadlines: Deadlines | None = None
+        self._websocket_routes = False
         self.started = False
         self.access_log = True
         self.started_at: float | None = None
@@ -132,6 +124,11 @@ class PyFrameApp:
                       max_body_size=options.pop("max_body_size", None),
                       stream_body=options.pop("stream_body", False),
                       plugin=options.pop("plugin", None), options=options)
+        return self._add(route, replace=replace)
+
+    def _add(self, route: Route, replace: bool = False) -> Route:
+        if route.kind == "websocket":
+            self._websocket_routes = True
         return self.router.add(route, replace=replace)
 
     def route(self, path: str, methods: Iterable[str] | None = None,
@@ -255,7 +252,7 @@ class PyFrameApp:
         for pid, routes in plugins.collect("pyframe_add_routes"):
             for route in routes:
                 route.plugin = pid
-                self.router.add(route)
+                self._add(route)
         for _, decoders in plugins.collect("pyframe_add_body_decoders"):
             self._body_decoders.update(decoders)
         for _, encoders in plugins.collect("pyframe_add_response_encoders"):
@@ -309,10 +306,13 @@ class PyFrameApp:
         self.build()
         self._executor = ThreadPoolExecutor(self.config.server.sync_workers,
                                             thread_name_prefix="pyframe-sync")
+        if self._handler_timeout is not None:
+            self._deadlines = Deadlines(self, self._handler_timeout)
+            self._deadlines.start()
         for fn in self._startup:
-            await _maybe_await(fn(self))
+            await maybe_await(fn(self))
         for _, awaitable in self.plugins.collect("pyframe_start_app"):
-            await _maybe_await(awaitable)
+            await maybe_await(awaitable)
         self.started = True
         self.started_at = time.time()
         log.info("app_started", plugins=[p.id for p in self.plugins.enabled],
@@ -325,176 +325,20 @@ class PyFrameApp:
         self.started = False
         for pid, awaitable in reversed(self.plugins.collect("pyframe_stop_app")):
             try:
-                await _maybe_await(awaitable)
+                await maybe_await(awaitable)
             except Exception:
                 log.exception("plugin_stop_failed", plugin=pid)
         for fn in reversed(self._shutdown):
             try:
-                await _maybe_await(fn(self))
+                await maybe_await(fn(self))
             except Exception:
                 log.exception("shutdown_hook_failed", hook=_name(fn))
+        if self._deadlines is not None:
+            await self._deadlines.stop()
+            self._deadlines = None
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
-
-    # The request path.
-    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        """aiohttp's low-level handler: one request in, one response out."""
-        method = request.method
-        raw_path = request.rel_url.raw_path
-        try:
-            if method == "GET" and request.headers.get("Upgrade", "").lower() == "websocket":
-                try:
-                    route, params = self.router.match(WEBSOCKET, raw_path)
-                except HTTPError:
-                    # An Upgrade to a path without a WebSocket route is an ordinary GET.
-                    route, params = self.router.match("GET", raw_path)
-            else:
-                route, params = self.router.match(method, raw_path)
-            error = None
-        except HTTPError as exc:
-            route, params, error = None, {}, exc
-        context = RequestContext(self, request, route, params)
-        context.route_error = error
-        if self.access_log:
-            # uvloop's clock ticks in milliseconds; the access line wants better.
-            context.started = perf_counter()
-        try:
-            response = await self._chain(context)  # type: ignore[misc]
-        except HTTPError as exc:
-            response = await self.render_http_error(context, exc)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            response = await self.render_exception(context, exc)
-        request[CONTEXT_KEY] = context
-        return await send(self, request, context, response)
-
-    async def _endpoint(self, context: RequestContext) -> Response:
-        route = context.route
-        if route is None:
-            return await self.render_http_error(context, context.route_error)
-        try:
-            if route.methods == (WEBSOCKET,):
-                return await self._ws_handler(context, route)  # type: ignore[misc]
-            if not route.stream_body and context.request.body_exists:
-                await context.load_body()
-            if route.is_async:
-                if self._handler_timeout is None:
-                    result = await route.handler(context)
-                else:
-                    result = await self._with_timeout(route, context)
-            else:
-                result = await self.run_sync(route.handler, context)
-        except HTTPError as exc:
-            return await self.render_http_error(context, exc)
-        return result if isinstance(result, Response) else self.to_response(result, context)
-
-    async def _with_timeout(self, route: Route, context: RequestContext) -> Any:
-        try:
-            async with asyncio.timeout(self._handler_timeout):
-                return await route.handler(context)
-        except TimeoutError:
-            raise ServiceUnavailable(detail=f"the handler took longer than "
-                                            f"{self._handler_timeout:g} s") from None
-
-    async def run_sync(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run a blocking callable in the app's bounded thread pool."""
-        loop = asyncio.get_running_loop()
-        ctx = contextvars.copy_context()
-        return await loop.run_in_executor(self._executor, functools.partial(ctx.run, fn, *args))
-
-    def to_response(self, result: Any, context: RequestContext | None = None) -> Response:
-        """Turn what a handler or middleware returned into a Response."""
-        kind = type(result)
-        if kind is dict:
-            if is_response_dict(result):
-                return Response.from_dict(result)
-            return Response(json_encode(result), content_type=JSON)
-        if kind is str:
-            return Response(result)
-        if isinstance(result, Response):
-            return result
-        if kind is bytes or kind is bytearray or kind is memoryview:
-            return Response(bytes(result))
-        encoder = self._encoder_for(kind)
-        if encoder is not None:
-            return self.to_response(encoder(result), context)
-        if isinstance(result, Mapping):
-            return (Response.from_dict(result) if is_response_dict(result)
-                    else Response(json_encode(dict(result)), content_type=JSON))
-        if isinstance(result, (list, tuple, msgspec.Struct)) or is_dataclass(result):
-            return Response(json_encode(result), content_type=JSON)
-        if isinstance(result, AsyncIterable):
-            return StreamingResponse(result)
-        where = f" by {context.route.name}" if context is not None and context.route else ""
-        if result is None:
-            raise TypeError(f"None was returned{where}: return a response, a str, JSON data, or "
-                            "{'status': 204} for an empty answer")
-        raise TypeError(f"{kind.__name__} was returned{where}; pyframe sends Response objects, "
-                        "dicts, lists, str, bytes, msgspec Structs, dataclasses and async "
-                        "iterators (a plugin can add types via pyframe_add_response_encoders)")
-
-    def _encoder_for(self, kind: type) -> Callable[[Any], Any] | None:
-        try:
-            return self._encoder_cache[kind]
-        except KeyError:
-            pass
-        found = None
-        if self._encoders:
-            for base in kind.__mro__:
-                if base in self._encoders:
-                    found = self._encoders[base]
-                    break
-        self._encoder_cache[kind] = found
-        return found
-
-    # Errors.
-    async def render_http_error(self, context: RequestContext, exc: HTTPError) -> Response:
-        handler = self._error_handlers.get(exc.status)
-        if handler is not None:
-            try:
-                result = await _maybe_await(handler(context, exc))
-                response = self.to_response(result, context)
-                if exc.headers:
-                    for key, value in exc.headers.items():
-                        response.headers.setdefault(key, value)
-                return response
-            except Exception:
-                log.exception("error_handler_failed", status=exc.status, path=context.path)
-        body: dict[str, Any] = {"error": exc.reason}
-        if exc.detail:
-            body["detail"] = exc.detail
-        return Response(json_encode(body), status=exc.status, headers=exc.headers or None,
-                        content_type=JSON)
-
-    async def render_exception(self, context: RequestContext, exc: Exception) -> Response:
-        handler = self._exception_handler_for(type(exc))
-        if handler is not None:
-            try:
-                return self.to_response(await _maybe_await(handler(context, exc)), context)
-            except HTTPError as http_exc:
-                return await self.render_http_error(context, http_exc)
-            except Exception as handler_exc:
-                exc = handler_exc
-        log.error("request_failed", request_id=context.request_id, method=context.method,
-                  path=context.path, exc_info=exc)
-        if self.debug:
-            return debug_response(context, exc)
-        error = HTTPError(500)
-        error.__cause__ = exc
-        if 500 in self._error_handlers:
-            return await self.render_http_error(context, error)
-        return Response(b'{"error":"Internal Server Error"}', status=500, content_type=JSON)
-
-    def _exception_handler_for(self, kind: type[BaseException]) -> Callable[..., Any] | None:
-        if not self._exception_handlers:
-            return None
-        for base in kind.__mro__:
-            handler = self._exception_handlers.get(base)
-            if handler is not None:
-                return handler
-        return None
 
     def stream_item_encoder(self, content_type: str | None) -> Callable[[Any], bytes]:
         """How items of a streamed body of ``content_type`` become bytes (see wire.py)."""
@@ -521,28 +365,3 @@ class PyFrameApp:
 
 def _name(obj: Any) -> str:
     return getattr(obj, "__qualname__", None) or type(obj).__name__
-
-
-async def _maybe_await(value: Any) -> Any:
-    if inspect.isawaitable(value):
-        return await value
-    return value
-
-
-def debug_response(context: RequestContext, exc: BaseException) -> Response:
-    """The traceback page of debug mode: HTML for browsers, JSON for API clients."""
-    frames = traceback.format_exception(type(exc), exc, exc.__traceback__)
-    accept = context.request.headers.get("Accept", "")
-    ranges = parse_accept(accept) if accept else []
-    if ranges and accept_quality(ranges, "text/html") > accept_quality(ranges, JSON):
-        from html import escape
-
-        page = (f"<!doctype html><html><head><meta charset=utf-8><title>500: "
-                f"{escape(type(exc).__name__)}</title></head><body><h1>{escape(type(exc).__name__)}"
-                f": {escape(str(exc))}</h1><p>{escape(context.method)} {escape(context.path)}"
-                f"</p><pre>{escape(''.join(frames))}</pre><p>Debug mode is on: never in "
-                f"production.</p></body></html>")
-        return Response(page, status=500, content_type="text/html; charset=utf-8")
-    return Response(json_encode({"error": "Internal Server Error", "exception": type(exc).__name__,
-                                 "message": str(exc), "traceback": frames}),
-                    status=500, content_type=JSON)

@@ -13,7 +13,11 @@ from urllib.parse import parse_qsl
 
 import msgspec
 from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
+from python_multipart.multipart import (
+    MultipartParser,
+    MultipartState,
+    parse_options_header,
+)
 
 from .errors import BadRequest
 

@@ -15,10 +15,20 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import web
 
-from .bodies import (MultiValueDict, decode_json, decode_multipart, decode_urlencoded,
-                     media_type_of)
-from .errors import (BadRequest, HTTPError, PayloadTooLarge, UnprocessableContent,
-                     UnsupportedMediaType)
+from .bodies import (
+    MultiValueDict,
+    decode_json,
+    decode_multipart,
+    decode_urlencoded,
+    media_type_of,
+)
+from .errors import (
+    BadRequest,
+    HTTPError,
+    PayloadTooLarge,
+    UnprocessableContent,
+    UnsupportedMediaType,
+)
 
 if TYPE_CHECKING:
     from .app import PyFrameApp
@@ -35,6 +45,19 @@ _JSON_TYPES = ("application/json",)
 class RequestContext:
     """The current request. Middleware may set attributes of its own on it."""
 
+    # Defaults live on the class: a request sets only what it has, the rest is read through.
+    user: Any = None
+    route_error: Exception | None = None
+    started: float | None = None
+    _body: bytes | None = None
+    _request_id: str | None = None
+    _query: MultiValueDict | None = None
+    _json: Any = _UNSET
+    _form: Any = _UNSET
+    _files: Any = _UNSET
+    _data: Any = _UNSET
+    _session: Any = _UNSET
+
     def __init__(self, app: PyFrameApp, request: web.BaseRequest, route: Route | None = None,
                  params: dict[str, Any] | None = None) -> None:
         self.app = app
@@ -42,16 +65,6 @@ class RequestContext:
         self.route = route
         self.params = params if params is not None else {}
         self.method: str = request.method
-        self.user: Any = None
-        self._body: bytes | None = None
-        self._request_id: str | None = None
-        self._query: MultiValueDict | None = None
-        self._json: Any = _UNSET
-        self._form: Any = _UNSET
-        self._files: Any = _UNSET
-        self._data: Any = _UNSET
-        self._session: Any = _UNSET
-        self.route_error: Exception | None = None
 
     def __repr__(self) -> str:
         return f"<RequestContext {self.method} {self.full_path}>"

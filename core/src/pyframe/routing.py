@@ -76,6 +76,10 @@ class Route:
                 raise ValueError(f"unknown HTTP method {method!r} for route {path}")
         self.handler = handler
         self.name = name or getattr(handler, "__name__", None)
+        if WEBSOCKET in self.methods:
+            if len(self.methods) > 1:
+                raise ValueError(f"a WebSocket route takes no other methods: {path}")
+            kind = "websocket"
         self.kind = kind
         self.is_async = _is_async_callable(handler)
         self.param_names: list[str] = []

@@ -422,7 +422,10 @@ class Supervisor:
         return code
 
     async def _watch_files(self) -> None:
-        from watchfiles import PythonFilter, awatch  # run_target checked it is installed
+        from watchfiles import (  # run_target checked it is installed
+            PythonFilter,
+            awatch,
+        )
 
         async for changes in awatch(*self.watch, watch_filter=PythonFilter(
                 extra_extensions=(".toml",))):

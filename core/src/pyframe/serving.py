@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from .app import CONTEXT_KEY
+from .handling import CONTEXT_KEY
 from .logging import configure_logging, get_logger
 
 if TYPE_CHECKING:

@@ -9,6 +9,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from .bodies import media_type_of
+from .direct import direct_response
 from .logging import get_logger
 from .responses import FileResponse, Response, ResponseCookie, json_encode
 
@@ -75,10 +76,12 @@ def _set_cookies(resp: web.StreamResponse, cookies: dict[str, ResponseCookie]) -
                         httponly=c.http_only or None, samesite=c.same_site)
 
 
-async def send(app: PyFrameApp, request: web.BaseRequest, context: RequestContext,
-               response: Response) -> web.StreamResponse:
+def send(app: PyFrameApp, request: web.BaseRequest, context: RequestContext,
+         response: Response) -> Any:
+    """What aiohttp should write for ``response``: a response object, or for a stream an
+    awaitable that writes it."""
     try:
-        return await _send(app, request, response)
+        return _send(app, request, response)
     except (ValueError, TypeError) as exc:
         # A middleware or handler built a response aiohttp cannot write (a bad status, a
         # body of the wrong type): a 500, never a traceback to the client.
@@ -87,16 +90,19 @@ async def send(app: PyFrameApp, request: web.BaseRequest, context: RequestContex
         return web.Response(body=_FALLBACK.body, status=500, content_type="application/json")
 
 
-async def _send(app: PyFrameApp, request: web.BaseRequest,
-                response: Response) -> web.StreamResponse:
+def _send(app: PyFrameApp, request: web.BaseRequest, response: Response) -> Any:
     status = response.status
     if type(status) is not int or not 100 <= status <= 599:
         raise ValueError(f"a response status is an int from 100 to 599, got {status!r}")
     body = response.body
     if type(body) is bytes or type(body) is str:
+        data = body.encode() if type(body) is str else body
         headers = response._headers
-        resp = web.Response(body=body.encode() if type(body) is str else body,
-                            status=response.status,
+        if not response._cookies:
+            direct = direct_response(request, status, headers, response.content_type, data)
+            if direct is not None:
+                return direct
+        resp = web.Response(body=data, status=status,
                             headers=headers if headers is not None else
                             _headers_for(response.content_type))
     elif isinstance(response, UpgradedResponse):
@@ -105,7 +111,7 @@ async def _send(app: PyFrameApp, request: web.BaseRequest,
         resp = web.FileResponse(response.path, chunk_size=response.chunk_size,
                                 status=response.status, headers=response.headers)
     elif response.is_stream:
-        return await _stream(app, request, response)
+        return _stream(app, request, response)
     else:
         resp = web.Response(body=_coerce_body(body), status=response.status,
                             headers=response.headers)

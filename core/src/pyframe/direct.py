@@ -1,0 +1,113 @@
+"""Small responses written straight to the transport: status line, headers and body at once.
+
+aiohttp's connection handler asks a response for ``prepare``, ``write_eof``, ``keep_alive``,
+``force_close``, ``status`` and ``body_length``, nothing more. For a complete body of a few
+kilobytes, building the bytes here and writing them in one call skips aiohttp's response
+object, its header copy and three layers of coroutines, which is most of what a
+plaintext request costs after parsing. Streams, files, cookies, HTTP/1.0 and bodyless statuses
+keep aiohttp's path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from aiohttp.helpers import rfc822_formatted_time
+from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
+from multidict import CIMultiDict
+
+from .status import get_description
+
+try:  # aiohttp's own serializer validates header names and values against injection
+    from aiohttp.http_writer import _serialize_headers
+except ImportError:  # pragma: no cover - a future aiohttp without it keeps the slow path
+    _serialize_headers = None
+
+__all__ = ["DirectResponse", "direct_response", "DIRECT_LIMIT"]
+
+# Above this, aiohttp's writer paces the body with the client (drain) instead.
+DIRECT_LIMIT = 64 * 1024
+_SERVER = f"Server: {SERVER_SOFTWARE}\r\n".encode()
+_prefixes: dict[tuple[int, str | None], bytes] = {}
+_date: list[Any] = ["", b""]
+
+
+def _date_line() -> bytes:
+    now = rfc822_formatted_time()  # aiohttp formats it once a second
+    if now is not _date[0]:
+        _date[0], _date[1] = now, f"Date: {now}\r\n".encode()
+    return _date[1]
+
+
+def _prefix(status: int, content_type: str | None) -> bytes:
+    key = (status, content_type)
+    prefix = _prefixes.get(key)
+    if prefix is None:
+        line = f"HTTP/1.1 {status} {get_description(status)}\r\n"
+        if content_type is not None:
+            if "\r" in content_type or "\n" in content_type:
+                raise ValueError("a content type with a line break")
+            line += f"Content-Type: {content_type}\r\n"
+        prefix = line.encode("latin-1")
+        if len(_prefixes) < 512:  # statuses times content types: small, but bounded
+            _prefixes[key] = prefix
+    return prefix
+
+
+class DirectResponse:
+    """A complete response, serialised but for its Connection header and final CRLF."""
+
+    __slots__ = ("status", "head", "body", "keep_alive", "body_length", "prepared")
+
+    def __init__(self, status: int, head: bytes, body: bytes) -> None:
+        self.status = status
+        self.head = head
+        self.body = body
+        self.keep_alive: bool | None = None
+        self.body_length = 0
+        self.prepared = False
+
+    def force_close(self) -> None:
+        self.keep_alive = False
+
+    async def prepare(self, request: web.BaseRequest) -> None:
+        if self.prepared:
+            return
+        self.prepared = True
+        keep_alive = self.keep_alive
+        if keep_alive is None:
+            keep_alive = self.keep_alive = request.keep_alive
+        head = self.head + (b"\r\n" if keep_alive else b"Connection: close\r\n\r\n")
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            raise ConnectionResetError("the client closed the connection")
+        data = head if request.method == "HEAD" else head + self.body
+        transport.write(data)
+        self.body_length = len(data)
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        return None
+
+
+def direct_response(request: web.BaseRequest, status: int, headers: CIMultiDict[str] | None,
+                    content_type: str | None, body: bytes) -> DirectResponse | None:
+    """The direct form of a response, or None where aiohttp's path must write it."""
+    if (len(body) > DIRECT_LIMIT or status < 200 or status == 204 or status == 304
+            or request.version != HttpVersion11):
+        return None
+    length = b"Content-Length: %d\r\n" % len(body)
+    if headers is None:
+        head = _prefix(status, content_type) + length + _date_line() + _SERVER
+        return DirectResponse(status, head, body)
+    if _serialize_headers is None or "Transfer-Encoding" in headers or "Connection" in headers:
+        return None
+    headers = headers.copy()
+    headers.popall("Content-Length", None)
+    if "Date" not in headers:
+        headers["Date"] = _date[0] if _date[0] else rfc822_formatted_time()
+    headers.setdefault("Server", SERVER_SOFTWARE)
+    status_line = f"HTTP/1.1 {status} {get_description(status)}"
+    # Raises ValueError for a header carrying a line break: the caller answers 500.
+    serialised = _serialize_headers(status_line, headers)
+    return DirectResponse(status, serialised[:-2] + length, body)

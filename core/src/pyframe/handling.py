@@ -1,0 +1,278 @@
+"""The request path: from aiohttp's request to the middleware chain, the handler, and back.
+
+`PyFrameApp` inherits these methods; they are split out because they are the per-request half
+of the app, where every line runs on every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+import traceback
+from collections.abc import AsyncIterable, Callable, Mapping
+from dataclasses import is_dataclass
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from aiohttp import web
+
+from .context import RequestContext, accept_quality, parse_accept
+from .direct import DirectResponse
+from .errors import HTTPError, ServiceUnavailable
+from .logging import get_logger
+from .responses import JSON, Response, StreamingResponse, is_response_dict, json_encode
+from .routing import WEBSOCKET, Route
+from .wire import send
+
+if TYPE_CHECKING:
+    from .app import PyFrameApp
+
+__all__ = ["RequestHandling", "Deadlines", "CONTEXT_KEY", "debug_response", "maybe_await"]
+
+log = get_logger("pyframe")
+# Where the access logger finds the context of a finished request.
+CONTEXT_KEY: Any = (web.RequestKey("pyframe.context", RequestContext)
+                    if hasattr(web, "RequestKey") else "pyframe.context")
+
+
+class Deadlines:
+    """The per-handler timeout, kept by one periodic check instead of a timer per request.
+
+    A running handler is an entry in a dict; every ``interval`` the check cancels the tasks
+    past their deadline, and the handler's await turns the cancellation into a 503. The answer
+    comes within ``interval`` (a quarter of the timeout, at most a second) of the deadline.
+    """
+
+    def __init__(self, app: PyFrameApp, timeout: float) -> None:
+        self.app = app
+        self.timeout = timeout
+        self.interval = min(1.0, timeout / 4)
+        self.running: dict[asyncio.Task[Any], float] = {}
+        self.expired: set[asyncio.Task[Any]] = set()
+        self.watcher: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    async def stop(self) -> None:
+        if self.watcher is not None:
+            self.watcher.cancel()
+            try:
+                await self.watcher
+            except asyncio.CancelledError:
+                pass
+            self.watcher = None
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.interval)
+            now = loop.time()
+            for task, deadline in list(self.running.items()):
+                if now >= deadline and task not in self.expired:
+                    self.expired.add(task)
+                    task.cancel()
+
+    async def run(self, route: Route, context: RequestContext) -> Any:
+        task = asyncio.current_task()
+        assert task is not None
+        self.running[task] = asyncio.get_running_loop().time() + self.timeout
+        try:
+            if route.is_async:
+                return await route.handler(context)
+            return await self.app.run_sync(route.handler, context)
+        except asyncio.CancelledError:
+            if task not in self.expired:
+                raise  # the server is stopping, not a slow handler
+            self.expired.discard(task)
+            task.uncancel()
+            raise ServiceUnavailable(detail=f"the handler took longer than "
+                                            f"{self.timeout:g} s") from None
+        finally:
+            del self.running[task]
+
+
+class RequestHandling:
+    """The per-request methods of PyFrameApp."""
+
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        """aiohttp's low-level handler: one request in, one response out."""
+        method = request.method
+        raw_path = request.rel_url.raw_path
+        error = None
+        try:
+            if (method == "GET" and self._websocket_routes
+                    and request.headers.get("Upgrade", "").lower() == "websocket"):
+                try:
+                    route, params = self.router.match(WEBSOCKET, raw_path)
+                except HTTPError:
+                    # An Upgrade to a path without a WebSocket route is an ordinary GET.
+                    route, params = self.router.match("GET", raw_path)
+            else:
+                route, params = self.router.match(method, raw_path)
+        except HTTPError as exc:
+            route, params, error = None, {}, exc
+        context = RequestContext(self, request, route, params)
+        if error is not None:
+            context.route_error = error
+        if self.access_log:
+            # uvloop's clock ticks in milliseconds; the access line wants better.
+            context.started = perf_counter()
+            request[CONTEXT_KEY] = context
+        try:
+            response = await self._chain(context)  # type: ignore[misc]
+        except HTTPError as exc:
+            response = await self.render_http_error(context, exc)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            response = await self.render_exception(context, exc)
+        resp = send(self, request, context, response)
+        if type(resp) is not DirectResponse and inspect.isawaitable(resp):
+            return await resp  # a stream: written while the client reads
+        return resp
+
+    async def _endpoint(self, context: RequestContext) -> Response:
+        route = context.route
+        if route is None:
+            return await self.render_http_error(context, context.route_error)
+        try:
+            if route.kind == "websocket":
+                return await self._ws_handler(context, route)  # type: ignore[misc]
+            if not route.stream_body and context.request.body_exists:
+                await context.load_body()
+            deadlines = self._deadlines
+            if deadlines is None:
+                result = (await route.handler(context) if route.is_async
+                          else await self.run_sync(route.handler, context))
+            else:
+                result = await deadlines.run(route, context)
+        except HTTPError as exc:
+            return await self.render_http_error(context, exc)
+        return result if isinstance(result, Response) else self.to_response(result, context)
+
+    async def run_sync(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run a blocking callable in the app's bounded thread pool."""
+        loop = asyncio.get_running_loop()
+        ctx = contextvars.copy_context()
+        return await loop.run_in_executor(self._executor, functools.partial(ctx.run, fn, *args))
+
+    def to_response(self, result: Any, context: RequestContext | None = None) -> Response:
+        """Turn what a handler or middleware returned into a Response."""
+        kind = type(result)
+        if kind is dict:
+            if is_response_dict(result):
+                return Response.from_dict(result)
+            return Response(json_encode(result), content_type=JSON)
+        if kind is str:
+            return Response(result)
+        if isinstance(result, Response):
+            return result
+        if kind is bytes or kind is bytearray or kind is memoryview:
+            return Response(bytes(result))
+        encoder = self._encoder_for(kind)
+        if encoder is not None:
+            return self.to_response(encoder(result), context)
+        if isinstance(result, Mapping):
+            return (Response.from_dict(result) if is_response_dict(result)
+                    else Response(json_encode(dict(result)), content_type=JSON))
+        if isinstance(result, (list, tuple, msgspec.Struct)) or is_dataclass(result):
+            return Response(json_encode(result), content_type=JSON)
+        if isinstance(result, AsyncIterable):
+            return StreamingResponse(result)
+        where = f" by {context.route.name}" if context is not None and context.route else ""
+        if result is None:
+            raise TypeError(f"None was returned{where}: return a response, a str, JSON data, or "
+                            "{'status': 204} for an empty answer")
+        raise TypeError(f"{kind.__name__} was returned{where}; pyframe sends Response objects, "
+                        "dicts, lists, str, bytes, msgspec Structs, dataclasses and async "
+                        "iterators (a plugin can add types via pyframe_add_response_encoders)")
+
+    def _encoder_for(self, kind: type) -> Callable[[Any], Any] | None:
+        try:
+            return self._encoder_cache[kind]
+        except KeyError:
+            pass
+        found = None
+        if self._encoders:
+            for base in kind.__mro__:
+                if base in self._encoders:
+                    found = self._encoders[base]
+                    break
+        self._encoder_cache[kind] = found
+        return found
+
+    # Errors.
+    async def render_http_error(self, context: RequestContext, exc: HTTPError) -> Response:
+        handler = self._error_handlers.get(exc.status)
+        if handler is not None:
+            try:
+                result = await maybe_await(handler(context, exc))
+                response = self.to_response(result, context)
+                if exc.headers:
+                    for key, value in exc.headers.items():
+                        response.headers.setdefault(key, value)
+                return response
+            except Exception:
+                log.exception("error_handler_failed", status=exc.status, path=context.path)
+        body: dict[str, Any] = {"error": exc.reason}
+        if exc.detail:
+            body["detail"] = exc.detail
+        return Response(json_encode(body), status=exc.status, headers=exc.headers or None,
+                        content_type=JSON)
+
+    async def render_exception(self, context: RequestContext, exc: Exception) -> Response:
+        handler = self._exception_handler_for(type(exc))
+        if handler is not None:
+            try:
+                return self.to_response(await maybe_await(handler(context, exc)), context)
+            except HTTPError as http_exc:
+                return await self.render_http_error(context, http_exc)
+            except Exception as handler_exc:
+                exc = handler_exc
+        log.error("request_failed", request_id=context.request_id, method=context.method,
+                  path=context.path, exc_info=exc)
+        if self.debug:
+            return debug_response(context, exc)
+        error = HTTPError(500)
+        error.__cause__ = exc
+        if 500 in self._error_handlers:
+            return await self.render_http_error(context, error)
+        return Response(b'{"error":"Internal Server Error"}', status=500, content_type=JSON)
+
+    def _exception_handler_for(self, kind: type[BaseException]) -> Callable[..., Any] | None:
+        if not self._exception_handlers:
+            return None
+        for base in kind.__mro__:
+            handler = self._exception_handlers.get(base)
+            if handler is not None:
+                return handler
+        return None
+
+
+async def maybe_await(value: Any) -> Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+def debug_response(context: RequestContext, exc: BaseException) -> Response:
+    """The traceback page of debug mode: HTML for browsers, JSON for API clients."""
+    frames = traceback.format_exception(type(exc), exc, exc.__traceback__)
+    accept = context.request.headers.get("Accept", "")
+    ranges = parse_accept(accept) if accept else []
+    if ranges and accept_quality(ranges, "text/html") > accept_quality(ranges, JSON):
+        from html import escape
+
+        page = (f"<!doctype html><html><head><meta charset=utf-8><title>500: "
+                f"{escape(type(exc).__name__)}</title></head><body><h1>{escape(type(exc).__name__)}"
+                f": {escape(str(exc))}</h1><p>{escape(context.method)} {escape(context.path)}"
+                f"</p><pre>{escape(''.join(frames))}</pre><p>Debug mode is on: never in "
+                f"production.</p></body></html>")
+        return Response(page, status=500, content_type="text/html; charset=utf-8")
+    return Response(json_encode({"error": "Internal Server Error", "exception": type(exc).__name__,
+                                 "message": str(exc), "traceback": frames}),
+                    status=500, content_type=JSON)
