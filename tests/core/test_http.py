@@ -293,3 +293,37 @@ def test_compressed_files_are_typed_as_archives():
     assert FileResponse("/tmp/data.json.gz").content_type == "application/gzip"
     assert FileResponse("/tmp/page.html.br").content_type == "application/x-brotli"
     assert FileResponse("/tmp/page.html").content_type == "text/html"
+
+
+async def test_requests_leave_no_cyclic_garbage():
+    import gc
+
+    from pyframe.context import RequestContext
+
+    app = PyFrameApp()
+    app.get("/plain")(lambda context: "ok")
+    app.post("/json")(lambda context: {"got": context.json})
+    assert app.access_log  # the default, and the case that used to keep a cycle
+    async with TestClient(app) as client:
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(10):
+                async with client.get("/plain") as resp:
+                    await resp.read()
+                async with client.post("/json", json={"a": 1}) as resp:
+                    await resp.read()
+            lingering = [o for o in gc.get_objects() if type(o) is RequestContext]
+        finally:
+            gc.enable()
+    assert lingering == []
+
+
+async def test_handler_timeout_zero_turns_it_off(tmp_path):
+    config = tmp_path / "pyframe.toml"
+    config.write_text("[server]\nhandler_timeout = 0\n")
+    app = PyFrameApp(config=str(config))
+    app.get("/")(lambda context: "ok")
+    async with TestClient(app) as client, client.get("/") as resp:
+        assert resp.status == 200
+    assert app._deadlines is None

@@ -232,7 +232,7 @@ class PyFrameApp(RequestHandling):
             server = self.config.server
             self.debug = server.debug if self._debug_override is None else self._debug_override
             self.max_body_size = server.max_body_size
-            self._handler_timeout = server.handler_timeout
+            self._handler_timeout = server.handler_timeout or None
             self.access_log = self.config.logging.access_log
         return self._loaded
 
@@ -294,8 +294,7 @@ class PyFrameApp(RequestHandling):
         normalise = self.to_response
 
         async def run(context: RequestContext) -> Response:
-            result = await mw(context, call_next)
-            return result if isinstance(result, Response) else normalise(result, context)
+            return normalise(await mw(context, call_next), context)
 
         return run
 

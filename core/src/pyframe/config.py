@@ -46,7 +46,8 @@ class ServerConfig(PluginConfig):
     keepalive_timeout: Seconds = 75.0
     header_timeout: Seconds = 10.0
     body_timeout: Seconds = 30.0
-    handler_timeout: Seconds | None = 60.0
+    # 0 turns it off (TOML has no null).
+    handler_timeout: Annotated[float, Meta(ge=0)] = 60.0
     shutdown_timeout: Seconds = 30.0
     # Plain `def` handlers run in a thread pool of this size.
     sync_workers: Count = 32

@@ -152,7 +152,8 @@ class RequestHandling:
                 result = await deadlines.run(route, context)
         except HTTPError as exc:
             return await self.render_http_error(context, exc)
-        return result if isinstance(result, Response) else self.to_response(result, context)
+        # to_response tests dict and str by identity before the (slower, ABC) Response check.
+        return self.to_response(result, context)
 
     async def run_sync(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run a blocking callable in the app's bounded thread pool."""
@@ -163,6 +164,8 @@ class RequestHandling:
     def to_response(self, result: Any, context: RequestContext | None = None) -> Response:
         """Turn what a handler or middleware returned into a Response."""
         kind = type(result)
+        if kind is Response:
+            return result
         if kind is dict:
             if is_response_dict(result):
                 return Response.from_dict(result)

@@ -38,7 +38,9 @@ class AccessLogger(AbstractAccessLogger):
     """One structlog line per request, written after the response went out."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        context = request.get(CONTEXT_KEY)
+        # Taking the context off the request breaks the request <-> context cycle, so both
+        # are freed by reference counting instead of waiting for the cyclic collector.
+        context = request.pop(CONTEXT_KEY, None)
         started = getattr(context, "started", None)
         if started is not None:
             time = perf_counter() - started
