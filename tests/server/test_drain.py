@@ -10,6 +10,8 @@ import pytest
 from pyframe import PyFrameApp, StreamingResponse
 from pyframe.serving import AppServer, draining, until_draining
 
+from .support import wait_until
+
 
 @pytest.fixture
 def app(tmp_path):
@@ -102,3 +104,22 @@ async def test_until_draining_ends_with_the_source(app):
     assert [item async for item in until_draining(app, three())] == [0, 1, 2]
     draining(app).set()
     assert [item async for item in until_draining(app, three())] == []
+
+
+async def test_a_connection_accepted_before_the_drain_is_still_served():
+    app = PyFrameApp()
+    app.get("/")(lambda context: "served")
+    server = AppServer(app, "127.0.0.1", 0)
+    await server.start()
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    try:
+        await wait_until(lambda: len(server.handler.connections) == 1, what="the accept")
+        stopping = asyncio.ensure_future(server.stop(timeout=5))
+        await wait_until(lambda: not server.server.is_serving(), what="the drain to begin")
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        response = await asyncio.wait_for(reader.read(), 5)
+        await stopping
+    finally:
+        writer.close()
+    assert response.startswith(b"HTTP/1.1 200 OK")
+    assert b"Connection: close" in response and response.endswith(b"served")

@@ -77,11 +77,15 @@ def _describe(handler: PyFrameRequestHandler, status: int,
     return 500, None
 
 
+# How long a drain waits for the first request of a connection accepted just before it.
+FRESH_CONNECTION_GRACE = 1.0
+
+
 class PyFrameRequestHandler(RequestHandler):
     """One client connection (aiohttp's protocol object), with pyframe's extra limits."""
 
     __slots__ = ("header_timeout", "body_timeout", "_head_timer", "_awaiting_head",
-                 "_head_seen", "_line_length", "_last_payload")
+                 "_head_seen", "_line_length", "_last_payload", "_first_request")
 
     def __init__(self, manager: PyFrameServer, *, header_timeout: float | None = None,
                  body_timeout: float | None = None, **kwargs: Any) -> None:
@@ -96,6 +100,7 @@ class PyFrameRequestHandler(RequestHandler):
         self._head_seen = 0
         self._line_length: int | None = None
         self._last_payload: Any = None
+        self._first_request: asyncio.Future[None] | None = None
 
     # The request-head deadline. The clock starts when the connection opens and when the
     # first byte of a later request arrives; it stops when aiohttp has parsed the head.
@@ -120,6 +125,9 @@ class PyFrameRequestHandler(RequestHandler):
         count = self._request_count
         super().data_received(data)
         if self._request_count != count:  # a head was parsed (or failed to parse)
+            waiter = self._first_request
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
             self._awaiting_head = False
             self._last_payload = None
             self._cancel_head_timer()
@@ -159,6 +167,24 @@ class PyFrameRequestHandler(RequestHandler):
             self._head_timer = self._loop.call_later(1.0, transport.close)
         else:
             transport.close()
+
+    async def shutdown(self, timeout: float | None = 15.0) -> None:
+        # A connection accepted just before the drain began may not have sent its request
+        # yet. aiohttp would close it as idle, failing a request the server had already taken
+        # on (a reload or a SIGTERM under load); give it a moment to arrive, then serve it
+        # with Connection: close.
+        if self._request_count == 0 and self.transport is not None and not self._force_close:
+            grace = FRESH_CONNECTION_GRACE if timeout is None else min(timeout,
+                                                                       FRESH_CONNECTION_GRACE)
+            self._first_request = self._loop.create_future()
+            try:
+                async with asyncio.timeout(grace):
+                    await self._first_request
+            except TimeoutError:
+                pass
+            finally:
+                self._first_request = None
+        await super().shutdown(timeout)
 
     def body_timed_out(self) -> None:
         """Called by the body reader when the client stopped sending: answer, then close
