@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import re
 import time
+from bisect import bisect_left
 from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import choose_encoder
+from prometheus_client.utils import floatToGoString
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from pyframe.routing import HTTP_METHODS
@@ -21,6 +24,9 @@ from pyframe.routing import HTTP_METHODS
 from .server_metrics import compute_stats
 
 __all__ = ["Instruments", "OTHER_METHOD", "multiprocess_ready"]
+
+REQUESTS_HELP = "HTTP requests answered, by method, route pattern and status."
+DURATION_HELP = "Time to produce a response, by method and route pattern."
 
 OTHER_METHOD = "OTHER"
 _METHODS = frozenset(HTTP_METHODS)
@@ -43,13 +49,23 @@ class Instruments:
         self.multiprocess_dir = multiprocess_dir
         self.registry = CollectorRegistry(auto_describe=True)
         registry = self.registry
-        self.requests = Counter(
-            "http_requests", "HTTP requests answered, by method, route pattern and status.",
-            ["method", "route", "status"], namespace=namespace, registry=registry)
-        self.duration = Histogram(
-            "http_request_duration_seconds", "Time to produce a response, by method and route "
-            "pattern.", ["method", "route"], namespace=namespace, buckets=buckets,
-            registry=registry)
+        self.multiprocess = multiprocess_dir is not None
+        self._bounds = tuple(sorted(b for b in buckets if b != float("inf")))
+        if self.multiprocess:
+            # Across processes every value goes to this process's file as it changes.
+            self.requests = Counter(
+                "http_requests", REQUESTS_HELP, ["method", "route", "status"],
+                namespace=namespace, registry=registry)
+            self.duration = Histogram(
+                "http_request_duration_seconds", DURATION_HELP, ["method", "route"],
+                namespace=namespace, buckets=buckets, registry=registry)
+        else:
+            # In one process, plain tallies read when scraped: prometheus-client's counter
+            # and histogram take a lock on every update, which was most of this plugin's
+            # per-request cost.
+            self._counts: dict[tuple[str, str, int], int] = {}
+            self._histograms: dict[tuple[str, str], list[float]] = {}
+            registry.register(_TallyCollector(self))
         self.in_flight = Gauge(
             "http_requests_in_flight", "Requests being handled now.", namespace=namespace,
             registry=registry, multiprocess_mode="livesum")
@@ -64,7 +80,6 @@ class Instruments:
         # update on each side of every request costs more than the rest of its bookkeeping);
         # across processes the value must be written to this process's file as it changes.
         self.in_flight_count = 0
-        self.multiprocess = multiprocess_dir is not None
         if not self.multiprocess:
             self.in_flight.set_function(lambda: self.in_flight_count)
         self._on_request = on_request
@@ -77,12 +92,23 @@ class Instruments:
     def record(self, method: str, route: str, status: int, elapsed: float) -> None:
         if method not in _METHODS:
             method = OTHER_METHOD  # any token is a method to HTTP; keep the label set small
-        key = (method, route, status)
-        children = self._children.get(key)
-        if children is None:
-            children = self._make_children(key)
-        children[0]()
-        children[1](elapsed)
+        if self.multiprocess:
+            key = (method, route, status)
+            children = self._children.get(key)
+            if children is None:
+                children = self._make_children(key)
+            children[0]()
+            children[1](elapsed)
+        else:
+            counts = self._counts
+            key = (method, route, status)
+            counts[key] = counts.get(key, 0) + 1
+            slots = self._histograms.get((method, route))
+            if slots is None:
+                # One slot per bucket, one for +Inf, and the sum last.
+                slots = self._histograms[(method, route)] = [0] * (len(self._bounds) + 2)
+            slots[bisect_left(self._bounds, elapsed)] += 1
+            slots[-1] += elapsed
         self._on_request(elapsed, status)
 
     def _make_children(self, key: tuple[str, str, int]) -> tuple[Callable[..., Any],
@@ -137,3 +163,35 @@ class Instruments:
         """Drop this process's share of the live gauges (in flight, open connections)."""
         if self.multiprocess_dir is not None:
             mark_process_dead(pid, self.multiprocess_dir)
+
+
+class _TallyCollector:
+    """The single-process request counter and latency histogram, built from plain tallies
+    each time the registry is scraped."""
+
+    def __init__(self, instruments: Instruments) -> None:
+        self.instruments = instruments
+        prefix = f"{instruments.namespace}_" if instruments.namespace else ""
+        self.requests_name = f"{prefix}http_requests"
+        self.duration_name = f"{prefix}http_request_duration_seconds"
+
+    def collect(self) -> Any:
+        instruments = self.instruments
+        requests = CounterMetricFamily(self.requests_name, REQUESTS_HELP,
+                                       labels=["method", "route", "status"])
+        for (method, route, status), count in list(instruments._counts.items()):
+            requests.add_metric([method, route, str(status)], count)
+        yield requests
+        duration = HistogramMetricFamily(self.duration_name, DURATION_HELP,
+                                         labels=["method", "route"])
+        bounds = instruments._bounds
+        for (method, route), slots in list(instruments._histograms.items()):
+            slots = list(slots)
+            cumulative, buckets = 0, []
+            for bound, count in zip(bounds, slots):
+                cumulative += count
+                buckets.append((floatToGoString(bound), cumulative))
+            cumulative += slots[len(bounds)]
+            buckets.append(("+Inf", cumulative))
+            duration.add_metric([method, route], buckets, sum_value=slots[-1])
+        yield duration
