@@ -114,3 +114,21 @@ def test_the_seed_module_and_the_order_decorator_do_not_collide():
 
     assert callable(pyframe.middleware_order)
     assert pyframe.middleware.__name__ == "pyframe.middleware"
+
+
+async def test_middleware_that_promises_a_response_is_called_directly():
+    class Tag:
+        returns_response = True
+
+        async def __call__(self, context, call_next):
+            response = await call_next(context)
+            response.headers["X-Tag"] = "direct"
+            return response
+
+    app = PyFrameApp()
+    app.middleware.append(Tag())
+    app.get("/")(lambda context: {"a": 1})
+    async with TestClient(app) as client, client.get("/") as resp:
+        assert resp.headers["X-Tag"] == "direct" and await resp.json() == {"a": 1}
+    # No normalising coroutine around it: the link is a plain function returning its coroutine.
+    assert not __import__("inspect").iscoroutinefunction(app._chain)

@@ -291,6 +291,10 @@ class PyFrameApp(RequestHandling):
 
     def _link(self, mw: Middleware, call_next: Callable[[RequestContext], Awaitable[Response]]
               ) -> Callable[[RequestContext], Awaitable[Response]]:
+        if getattr(mw, "returns_response", False) is True:
+            # It promises a Response (as the built-in plugins' middleware does): call it
+            # directly, without a normalising coroutine around it.
+            return lambda context: mw(context, call_next)
         normalise = self.to_response
 
         async def run(context: RequestContext) -> Response:

@@ -29,6 +29,7 @@ class CompressionMiddleware:
     """
 
     order = MiddlewareOrder.COMPRESSION
+    returns_response = True  # lets the core skip its normalising wrapper
     plugin_id = "compression"
 
     def __init__(

@@ -43,6 +43,7 @@ class CORSMiddleware:
     """
 
     order = MiddlewareOrder.CORS
+    returns_response = True  # lets the core skip its normalising wrapper
     plugin_id = "cors"
 
     def __init__(

@@ -27,6 +27,7 @@ class MetricsMiddleware:
     """
 
     order = MiddlewareOrder.METRICS
+    returns_response = True  # lets the core skip its normalising wrapper
     plugin_id = "metrics"
 
     def __init__(self) -> None:
