@@ -10,6 +10,7 @@
    prepared response (less noisy than 1 on a shared machine).
 """
 
+
 from __future__ import annotations
 
 import argparse
@@ -18,11 +19,12 @@ import os
 import platform
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
+
+import benchlib  # bench/ is the script's own folder, so first on sys.path
 
 HOST = "127.0.0.1"
 VARIANTS = ("without", "with")
@@ -45,36 +47,15 @@ def serve(variant: str, port: int) -> None:
 
 
 # The client side.
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited with code {proc.returncode}")
-        try:
-            with socket.create_connection((HOST, port), timeout=0.2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listened on port {port} within {timeout} s") from None
-            time.sleep(0.01)  # a poll interval with a deadline, not a wait for readiness
+    benchlib.wait_for_port(port, time.perf_counter() + timeout, proc)
 
 
 def run_wrk(port: int, duration: int) -> tuple[float, str]:
-    cmd = ["taskset", "-c", "1", "wrk", "-t1", "-c64", f"-d{duration}s",
-           f"http://{HOST}:{port}{PATH}"]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30,
-                         check=True).stdout
-    if "Non-2xx" in out or "Socket errors" in out:
-        raise RuntimeError(f"wrk saw errors:\n{out}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    latency = re.search(r"Latency\s+(\S+)", out).group(1)
-    return rps, latency
+    result = benchlib.run_wrk(f"http://{HOST}:{port}{PATH}", duration=duration)
+    if result.non_2xx or result.socket_errors:
+        raise RuntimeError(f"wrk saw errors:\n{result.raw}")
+    return result.requests_per_s, f"p99 {result.p99_ms:.2f}ms"
 
 
 def fetch(port: int, path: str) -> str:
@@ -85,7 +66,7 @@ def fetch(port: int, path: str) -> str:
 
 
 def bench_variant(variant: str, duration: int) -> tuple[float, str, int]:
-    port = free_port()
+    port = benchlib.free_port()
     env = dict(os.environ, PYFRAME_LOGGING__ACCESS_LOG="false", PYFRAME_LOGGING__LEVEL="warning")
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     proc = subprocess.Popen(["taskset", "-c", "0", sys.executable, __file__, "--serve", variant,
