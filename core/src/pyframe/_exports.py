@@ -14,7 +14,7 @@ import importlib_metadata
 
 from .plugins import EXPORTS_GROUP, blocked_ids
 
-__all__ = ["load_export"]
+__all__ = ["load_export", "exports_getattr"]
 
 
 @functools.cache
@@ -28,3 +28,15 @@ def load_export(module: str, name: str, plugin_id: str) -> Any:
         raise ImportError(f"{name} is provided by the {plugin_id} plugin, which is not "
                           f"installed: pip install 'pyframe[{plugin_id}]'", name=module)
     return ep.load()
+
+
+def exports_getattr(module: str, providers: dict[str, str]) -> Any:
+    """A module ``__getattr__`` that loads each of ``providers`` (name -> plugin id)."""
+
+    def __getattr__(name: str) -> Any:
+        plugin_id = providers.get(name)
+        if plugin_id is None:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        return load_export(module, name, plugin_id)
+
+    return __getattr__

@@ -5,9 +5,7 @@ Importing a name whose plugin is not installed raises an ImportError naming the 
 
 from __future__ import annotations
 
-from typing import Any
-
-from ._exports import load_export
+from ._exports import exports_getattr
 
 __all__ = ["SSEManager"]
 
@@ -16,8 +14,4 @@ _PROVIDERS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    plugin_id = _PROVIDERS.get(name)
-    if plugin_id is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return load_export(__name__, name, plugin_id)
+__getattr__ = exports_getattr(__name__, _PROVIDERS)
