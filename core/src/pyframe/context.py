@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import re
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from .app import PyFrameApp
     from .routing import Route
 
-__all__ = ["RequestContext", "parse_accept"]
+__all__ = ["RequestContext", "parse_accept", "accept_quality", "parse_accept_encoding"]
 
 _ids = itertools.count(1)
 _id_prefix = os.urandom(4).hex()
@@ -356,3 +357,31 @@ def accept_quality(ranges: list[tuple[str, str, float]], content_type: str) -> f
         if rank > best_rank:
             best, best_rank = q, rank
     return best
+
+
+_QVALUE = re.compile(r"^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$")
+
+
+def parse_accept_encoding(header: str) -> dict[str, float]:
+    """``"gzip;q=0.8, br"`` -> ``{"gzip": 0.8, "br": 1.0}``.
+
+    A malformed entry (a q-value outside RFC 9110's grammar) is skipped rather than guessed at;
+    the first entry for a coding wins; ``x-gzip`` counts as ``gzip``. Plugins that negotiate a
+    content coding (compression, precompressed static files) share this reading.
+    """
+    prefs: dict[str, float] = {}
+    for part in header.split(","):
+        coding, _, params = part.partition(";")
+        coding = coding.strip().lower()
+        if not coding:
+            continue
+        q = 1.0
+        for param in params.split(";") if params else ():
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                value = value.strip()
+                q = float(value) if _QVALUE.match(value) else -1.0
+        if q < 0:
+            continue
+        prefs.setdefault("gzip" if coding == "x-gzip" else coding, q)
+    return prefs

@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
-
 from pyframe.config import PluginConfig
 
 __all__ = ["CompressionConfig", "Codec", "build_config", "DEFAULT_CODECS"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-
 from pyframe import MiddlewareOrder, Response
 from pyframe.responses import add_vary
 

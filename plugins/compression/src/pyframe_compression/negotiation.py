@@ -3,38 +3,10 @@
 from __future__ import annotations
 
 import functools
-import re
+
+from pyframe.context import parse_accept_encoding
 
 __all__ = ["parse_accept_encoding", "choose_coding"]
-
-# qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
-_QVALUE = re.compile(r"^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$")
-
-
-def parse_accept_encoding(header: str) -> dict[str, float]:
-    """``"gzip;q=0.8, br"`` → ``{"gzip": 0.8, "br": 1.0}``.
-
-    A malformed entry (a bad q-value) is skipped rather than guessed at; the first entry for
-    a coding wins. ``x-gzip`` counts as ``gzip``.
-    """
-    prefs: dict[str, float] = {}
-    for part in header.split(","):
-        coding, _, params = part.partition(";")
-        coding = coding.strip().lower()
-        if not coding:
-            continue
-        q = 1.0
-        for param in params.split(";") if params else ():
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                value = value.strip()
-                q = float(value) if _QVALUE.match(value) else -1.0
-        if q < 0:
-            continue
-        if coding == "x-gzip":
-            coding = "gzip"
-        prefs.setdefault(coding, q)
-    return prefs
 
 
 def choose_coding(header: str, codecs: tuple[str, ...]) -> str | None:

@@ -14,7 +14,7 @@ from email.utils import parsedate_to_datetime
 from typing import Final
 
 __all__ = ["etag_of", "precondition_status", "parse_range", "if_range_holds", "UNSATISFIABLE",
-           "parse_codings", "accepts", "naive_pick", "CODINGS"]
+           "accepts", "naive_pick", "CODINGS"]
 
 # Preferred first; the suffix of the precompressed sibling of a file.
 CODINGS: Final = (("br", ".br"), ("gzip", ".gz"))
@@ -122,28 +122,6 @@ def if_range_holds(value: str, etag: str, mtime: float) -> tuple[bool, bool]:
         return value == etag, False
     when = _http_date(value)
     return when is not None and mtime <= when, True
-
-
-def parse_codings(value: str) -> dict[str, float]:
-    """Accept-Encoding as {coding: q}; ``x-gzip`` counts as ``gzip``."""
-    codings: dict[str, float] = {}
-    for part in value.split(","):
-        name, _, params = part.partition(";")
-        name = name.strip().lower()
-        if not name:
-            continue
-        q = 1.0
-        for param in params.split(";"):
-            key, _, raw = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = float(raw.strip())
-                except ValueError:
-                    q = 0.0
-                if not 0.0 <= q <= 1.0:  # also NaN
-                    q = 0.0
-        codings["gzip" if name == "x-gzip" else name] = q
-    return codings
 
 
 def accepts(codings: dict[str, float], coding: str) -> bool:

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
-
 from pyframe import ConfigError
 from pyframe.config import PluginConfig, validate_section
 

@@ -12,11 +12,28 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from pyframe import (ConfigError, FileResponse, HTTPError, NotFound, RedirectResponse,
-                     RequestContext, Response, Route, StreamingResponse)
+from pyframe import (
+    ConfigError,
+    FileResponse,
+    HTTPError,
+    NotFound,
+    RedirectResponse,
+    RequestContext,
+    Response,
+    Route,
+    StreamingResponse,
+)
+from pyframe.context import parse_accept_encoding
 
-from .conditional import (UNSATISFIABLE, accepts, etag_of, if_range_holds, naive_pick,
-                          parse_codings, parse_range, precondition_status)
+from .conditional import (
+    UNSATISFIABLE,
+    accepts,
+    etag_of,
+    if_range_holds,
+    naive_pick,
+    parse_range,
+    precondition_status,
+)
 from .config import MountConfig
 from .resolve import REDIRECT, Target, content_type_for, lookup, url_segments
 
@@ -92,7 +109,7 @@ class Mount:
             accept = request_headers.get("Accept-Encoding", "")
             chosen = naive = naive_pick(accept, target.siblings)
             if naive is not None:
-                codings = parse_codings(accept)
+                codings = parse_accept_encoding(accept)
                 if not accepts(codings, naive):
                     chosen = next((c for c in target.siblings
                                    if c != naive and accepts(codings, c)), None)
