@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import platform
 import re
 import signal
 import socket
@@ -29,6 +30,18 @@ APPS_DIR = BENCH_DIR / "apps"
 PEERS_PYTHON = BENCH_DIR / ".venv-peers" / "bin" / "python"
 HOST = "127.0.0.1"
 _TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_model() -> str:
+    """The CPU's name from /proc/cpuinfo, or the architecture where that is not readable."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
 
 
 def free_port() -> int:

@@ -152,16 +152,6 @@ def overhead_table() -> None:
     print(f"| metrics | {metrics:.2f} | {metrics - base:.2f} µs |")
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -174,7 +164,7 @@ def main() -> None:
     if args.serve:
         serve(args.serve, args.port)
         return
-    print(f"# metrics plugin bench — {time.strftime('%Y-%m-%d')}, {cpu_model()}, "
+    print(f"# metrics plugin bench — {time.strftime('%Y-%m-%d')}, {benchlib.cpu_model()}, "
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}")
     if not args.skip_http:
         http_table(args.rounds, args.duration)

@@ -167,16 +167,6 @@ def codec_table() -> None:
               f"{len(data) / seconds / 1e6:.0f} |")
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
-
 
 def overhead_table() -> None:
     """Microseconds each middleware adds per request, called directly (no sockets, no server)."""
@@ -265,7 +255,7 @@ def main() -> None:
     except ImportError:
         loop = "asyncio"
     print(f"# cors and compression plugins: {time.strftime('%Y-%m-%d %H:%M %Z')}, "
-          f"{cpu_model()}, {os.cpu_count()} CPUs, "
+          f"{benchlib.cpu_model()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}, {loop}")
     print(f"# command: uv run python bench/plugins_cors_compression.py --rounds {args.rounds} "
           f"--duration {args.duration}")
