@@ -25,22 +25,15 @@ from pathlib import Path
 
 from benchlib import HOST, cpu_seconds, fetch, free_port, median, run_wrk, wait_for_quiet
 
-from pyframe import PyFrameApp
 
 BENCH_DIR = Path(__file__).resolve().parent
 ENDPOINTS = {"plaintext": "/plaintext", "json": "/json"}
 
-app = PyFrameApp(name="bench-workers")
+# The same endpoints as every other pyframe bench variant.
+sys.path.insert(0, str(BENCH_DIR / "apps"))
+from _pyframe_common import build_app  # noqa: E402
 
-
-@app.get("/plaintext")
-async def plaintext(context):
-    return "Hello, World!"
-
-
-@app.get("/json")
-async def json_(context):
-    return {"message": "Hello, World!"}
+app = build_app()
 
 
 def children(pid: int) -> list[int]:
