@@ -1,10 +1,11 @@
+import random
 import uuid
 
 import pytest
 
 from pyframe import PyFrameApp
 from pyframe.errors import MethodNotAllowed, NotFound
-from pyframe.routing import Route, Router
+from pyframe.routing import Route, Router, _Miss
 
 
 def handler(context):
@@ -130,3 +131,36 @@ def test_empty_segments_do_not_match():
         router.match("GET", "/a//")
     assert router.match("GET", "/a/b/")[0].path == "/a/<x>/"
     assert router.match("GET", "/a/b")[0].path == "/a/<x>"
+
+
+def test_the_walk_without_backtracking_agrees_with_the_full_search():
+    # match() first walks the trie greedily and only searches when that walk fails; over many
+    # route tables and paths, its answers must be the full search's.
+    rng = random.Random(7)
+    pieces = ["a", "b", "<int:n>", "<str:s>", "<float:f>", "<path:rest>", "1", "x"]
+    for _ in range(200):
+        specs = {}
+        for _ in range(rng.randint(1, 8)):
+            segs = [rng.choice(pieces) for _ in range(rng.randint(1, 3))]
+            if any(s.startswith("<path") for s in segs[:-1]):
+                continue  # a catch-all is always last
+            names = [s.split(":")[1].rstrip(">") for s in segs if s.startswith("<")]
+            if len(set(names)) != len(names):
+                continue
+            specs["/" + "/".join(segs)] = rng.sample(["GET", "POST"], rng.randint(1, 2))
+        router = make(*specs.items())
+        for _ in range(30):
+            path = "/" + "/".join(rng.choice(["a", "b", "1", "2.5", "x", "y", ""])
+                                  for _ in range(rng.randint(1, 4)))
+            method = rng.choice(["GET", "HEAD", "POST"])
+            values: list = []
+            full = router._search(router._root, path[1:].split("/"), 0, method, values, _Miss())
+            try:
+                route, params = router.match(method, path)
+            except (NotFound, MethodNotAllowed):
+                assert full is None or path in router._static, (specs, method, path)
+                continue
+            if path in router._static:
+                continue  # answered by the static table before either walk
+            assert route is full, (specs, method, path)
+            assert list(params.values()) == values, (specs, method, path)

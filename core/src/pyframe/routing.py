@@ -22,12 +22,12 @@ HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 WEBSOCKET = "WEBSOCKET"
 _NO = object()
 _PARAM = re.compile(r"^<(?:(?P<conv>[a-z]+):)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)>$")
-_INT = re.compile(r"^[0-9]+$")
 _FLOAT = re.compile(r"^[0-9]+(?:\.[0-9]+)?$")
 
 
 def _to_int(seg: str) -> Any:
-    return int(seg) if _INT.match(seg) else _NO
+    # ASCII digits only: str.isdigit alone also takes "²" and other Unicode digits.
+    return int(seg) if seg.isdigit() and seg.isascii() else _NO
 
 
 def _to_float(seg: str) -> Any:
@@ -236,6 +236,9 @@ class Router:
         segments = _split(raw_path)
         if encoded:
             segments = [unquote(s) for s in segments]
+        found = self._descend(segments, method)
+        if found is not None:
+            return found
         values: list[Any] = []
         miss = _Miss()
         route = self._search(self._root, segments, 0, method, values, miss)
@@ -249,6 +252,46 @@ class Router:
                                 headers={"Upgrade": "websocket", "Connection": "Upgrade"})
             raise MethodNotAllowed(methods)
         raise NotFound()
+
+    def _descend(self, segs: list[str], method: str) -> tuple[Route, dict[str, Any]] | None:
+        """The first path ``_search`` would try, walked without recursion or backtracking.
+
+        At each segment: the static child, else the first parameter whose converter takes
+        the segment, else the catch-all. When that path ends at a route for ``method`` it is
+        the route the full search finds, since the search tries the same path first; when it
+        does not, the caller runs the full search (a 404, a 405, or a rarer route shape)."""
+        node = self._root
+        values: list[Any] = []
+        for i, seg in enumerate(segs):
+            child = node.static.get(seg)
+            if child is not None:
+                node = child
+                continue
+            for _, _, convert, pchild in node.params:
+                value = convert(seg)
+                if value is not _NO:
+                    values.append(value)
+                    node = pchild
+                    break
+            else:
+                catchall = node.catchall
+                if catchall is None or not seg:
+                    return None
+                node = catchall
+                values.append("/".join(segs[i:]))
+                break
+        routes = node.routes
+        route = routes.get(method)
+        if route is None:
+            if method != "HEAD":
+                return None
+            route = routes.get("GET")
+            if route is None:
+                return None
+        names = route.param_names
+        if len(names) == 1:
+            return route, {names[0]: values[0]}
+        return route, dict(zip(names, values))
 
     def _search(self, node: _Node, segs: list[str], i: int, method: str, values: list[Any],
                 miss: _Miss) -> Route | None:
