@@ -29,6 +29,7 @@ __all__ = ["DirectResponse", "direct_response", "DIRECT_LIMIT"]
 # Above this, aiohttp's writer paces the body with the client (drain) instead.
 DIRECT_LIMIT = 64 * 1024
 _SERVER = f"Server: {SERVER_SOFTWARE}\r\n".encode()
+_status_lines: dict[int, str] = {}  # 100 to 599 at most
 _prefixes: dict[tuple[int, str | None], bytes] = {}
 _date: list[Any] = ["", b""]
 
@@ -101,13 +102,21 @@ def direct_response(request: web.BaseRequest, status: int, headers: CIMultiDict[
         head = _prefix(status, content_type) + length + _date_line() + _SERVER
         return DirectResponse(status, head, body)
     if _serialize_headers is None or "Transfer-Encoding" in headers or "Connection" in headers:
-        return None
-    headers = headers.copy()
-    headers.popall("Content-Length", None)
-    if "Date" not in headers:
-        headers["Date"] = _date[0] if _date[0] else rfc822_formatted_time()
-    headers.setdefault("Server", SERVER_SOFTWARE)
-    status_line = f"HTTP/1.1 {status} {get_description(status)}"
+        return None  # framing the app chose itself: aiohttp's path honours it
+    if "Content-Length" in headers:  # the body's own length is written below instead
+        headers = headers.copy()
+        headers.popall("Content-Length")
     # Raises ValueError for a header carrying a line break: the caller answers 500.
-    serialised = _serialize_headers(status_line, headers)
-    return DirectResponse(status, serialised[:-2] + length, body)
+    head = _serialize_headers(_status_line(status), headers)[:-2]
+    if "Date" not in headers:
+        head += _date_line()
+    if "Server" not in headers:
+        head += _SERVER
+    return DirectResponse(status, head + length, body)
+
+
+def _status_line(status: int) -> str:
+    line = _status_lines.get(status)
+    if line is None:
+        line = _status_lines[status] = f"HTTP/1.1 {status} {get_description(status)}"
+    return line
