@@ -75,6 +75,32 @@ async def test_requests_are_counted_by_method_route_pattern_and_status():
     assert count == 3
 
 
+async def test_one_route_answering_two_statuses_has_one_histogram():
+    app = make_app()
+    async with TestClient(app) as client:
+        for path in ("/users/1", "/users/2", "/users/x"):  # /users/x: no route, a 404
+            async with client.get(path) as resp:
+                await resp.read()
+
+        @app.get("/flaky/<int:n>")
+        async def flaky(context):
+            if context.params["n"] % 2:
+                raise NotFound()
+            return "ok"
+
+        for n in range(5):
+            async with client.get(f"/flaky/{n}") as resp:
+                await resp.read()
+        values = await scrape(client)
+    assert requests_total(values, "/flaky/<int:n>", 200) == 3
+    assert requests_total(values, "/flaky/<int:n>", 404) == 2
+    labels = frozenset({"method": "GET", "route": "/flaky/<int:n>"}.items())
+    assert values[("pyframe_http_request_duration_seconds_count", labels)] == 5
+    assert values[("pyframe_http_request_duration_seconds_bucket",
+                   labels | {("le", "+Inf")})] == 5
+    assert values[("pyframe_http_request_duration_seconds_sum", labels)] > 0
+
+
 async def test_an_exception_is_recorded_as_500_and_still_rendered_by_the_core():
     app = make_app()
     async with TestClient(app) as client:
@@ -168,6 +194,11 @@ async def test_the_plugins_server_metrics_is_a_server_metrics():
         assert isinstance(plugin.server_metrics, ServerMetrics)
         assert plugin.server_metrics.request_count == 1
         assert plugin.get_stats()["request_count"] == 1
+        # Code of the app's own can count into it too, as into any ServerMetrics.
+        plugin.server_metrics.record_request(0.25, 503)
+        assert (plugin.server_metrics.request_count, plugin.server_metrics.error_count) == (2, 1)
+        assert plugin.server_metrics.total_response_time >= 0.25
+        assert plugin.get_stats()["error_rate"] == 0.5
 
 
 @pytest.mark.parametrize("header", [None, "Bearer wrong", "Basic s3cret", "Bearer"])

@@ -21,7 +21,7 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 
 from pyframe.routing import HTTP_METHODS
 
-from .server_metrics import compute_stats
+from .server_metrics import ServerMetrics, compute_stats
 
 __all__ = ["Instruments", "OTHER_METHOD", "multiprocess_ready"]
 
@@ -40,17 +40,18 @@ def multiprocess_ready() -> bool:
 
 
 class Instruments:
-    """The plugin's metrics. ``record`` is the per-request path: one dict lookup, then the
-    label children cached for that (method, route, status)."""
+    """The plugin's metrics. ``record`` is the per-request path: one dict lookup for that
+    (method, route, status), then its tallies (or, across processes, its label children)."""
 
-    def __init__(self, namespace: str, buckets: list[float], multiprocess_dir: str | None,
-                 on_request: Callable[[float, int], None]) -> None:
+    def __init__(self, namespace: str, buckets: list[float],
+                 multiprocess_dir: str | None) -> None:
         self.namespace = namespace
         self.multiprocess_dir = multiprocess_dir
         self.registry = CollectorRegistry(auto_describe=True)
         registry = self.registry
         self.multiprocess = multiprocess_dir is not None
         self._bounds = tuple(sorted(b for b in buckets if b != float("inf")))
+        self.server_metrics: ServerMetrics
         if self.multiprocess:
             # Across processes every value goes to this process's file as it changes.
             self.requests = Counter(
@@ -59,13 +60,16 @@ class Instruments:
             self.duration = Histogram(
                 "http_request_duration_seconds", DURATION_HELP, ["method", "route"],
                 namespace=namespace, buckets=buckets, registry=registry)
+            self.server_metrics = ServerMetrics()
         else:
             # In one process, plain tallies read when scraped: prometheus-client's counter
             # and histogram take a lock on every update, which was most of this plugin's
-            # per-request cost.
-            self._counts: dict[tuple[str, str, int], int] = {}
-            self._histograms: dict[tuple[str, str], list[float]] = {}
+            # per-request cost. One list per (method, route, status): a count per latency
+            # bucket, one for +Inf, and the sum last. The request counter, the histogram and
+            # the ServerMetrics totals are all sums of these, taken when read.
+            self._series: dict[tuple[str, str, int], list[float]] = {}
             registry.register(_TallyCollector(self))
+            self.server_metrics = _TalliedServerMetrics(self)
         self.in_flight = Gauge(
             "http_requests_in_flight", "Requests being handled now.", namespace=namespace,
             registry=registry, multiprocess_mode="livesum")
@@ -82,7 +86,6 @@ class Instruments:
         self.in_flight_count = 0
         if not self.multiprocess:
             self.in_flight.set_function(lambda: self.in_flight_count)
-        self._on_request = on_request
         self._children: dict[tuple[str, str, int], tuple[Callable[..., Any],
                                                           Callable[..., Any]]] = {}
         self._connections: dict[str, Any] = {}
@@ -92,24 +95,32 @@ class Instruments:
     def record(self, method: str, route: str, status: int, elapsed: float) -> None:
         if method not in _METHODS:
             method = OTHER_METHOD  # any token is a method to HTTP; keep the label set small
+        key = (method, route, status)
         if self.multiprocess:
-            key = (method, route, status)
             children = self._children.get(key)
             if children is None:
                 children = self._make_children(key)
             children[0]()
             children[1](elapsed)
-        else:
-            counts = self._counts
-            key = (method, route, status)
-            counts[key] = counts.get(key, 0) + 1
-            slots = self._histograms.get((method, route))
-            if slots is None:
-                # One slot per bucket, one for +Inf, and the sum last.
-                slots = self._histograms[(method, route)] = [0] * (len(self._bounds) + 2)
-            slots[bisect_left(self._bounds, elapsed)] += 1
-            slots[-1] += elapsed
-        self._on_request(elapsed, status)
+            self.server_metrics.record_request(elapsed, status)
+            return
+        slots = self._series.get(key)
+        if slots is None:
+            slots = self._series[key] = [0] * (len(self._bounds) + 2)
+        slots[bisect_left(self._bounds, elapsed)] += 1
+        slots[-1] += elapsed
+
+    def totals(self) -> tuple[int, int, float]:
+        """This process's requests, errors (status 400 and up) and seconds, from the tallies."""
+        requests = errors = 0
+        seconds = 0.0
+        for (_, _, status), slots in list(self._series.items()):
+            count = sum(slots[:-1])
+            requests += count
+            if status >= 400:
+                errors += count
+            seconds += slots[-1]
+        return requests, errors, seconds
 
     def _make_children(self, key: tuple[str, str, int]) -> tuple[Callable[..., Any],
                                                                    Callable[..., Any]]:
@@ -177,16 +188,24 @@ class _TallyCollector:
 
     def collect(self) -> Any:
         instruments = self.instruments
+        bounds = instruments._bounds
         requests = CounterMetricFamily(self.requests_name, REQUESTS_HELP,
                                        labels=["method", "route", "status"])
-        for (method, route, status), count in list(instruments._counts.items()):
-            requests.add_metric([method, route, str(status)], count)
+        # The histogram is by (method, route): the series of each status summed.
+        merged: dict[tuple[str, str], list[float]] = {}
+        for (method, route, status), slots in list(instruments._series.items()):
+            slots = list(slots)
+            requests.add_metric([method, route, str(status)], sum(slots[:-1]))
+            into = merged.get((method, route))
+            if into is None:
+                merged[(method, route)] = slots
+            else:
+                for i, value in enumerate(slots):
+                    into[i] += value
         yield requests
         duration = HistogramMetricFamily(self.duration_name, DURATION_HELP,
                                          labels=["method", "route"])
-        bounds = instruments._bounds
-        for (method, route), slots in list(instruments._histograms.items()):
-            slots = list(slots)
+        for (method, route), slots in merged.items():
             cumulative, buckets = 0, []
             for bound, count in zip(bounds, slots):
                 cumulative += count
@@ -195,3 +214,37 @@ class _TallyCollector:
             buckets.append(("+Inf", cumulative))
             duration.add_metric([method, route], buckets, sum_value=slots[-1])
         yield duration
+
+
+class _TalliedServerMetrics(ServerMetrics):
+    """The plugin's ServerMetrics in one process: its totals are read from the tallies the
+    middleware keeps, so a request is counted once, not twice. ``record_request`` still
+    works, for code that counts something of its own into it."""
+
+    __slots__ = ("_instruments", "_own")
+
+    def __init__(self, instruments: Instruments) -> None:
+        self._instruments = instruments
+        self._own = ServerMetrics()
+        self.start_time = self._own.start_time
+
+    @property  # type: ignore[override]
+    def request_count(self) -> int:
+        return self._instruments.totals()[0] + self._own.request_count
+
+    @property  # type: ignore[override]
+    def error_count(self) -> int:
+        return self._instruments.totals()[1] + self._own.error_count
+
+    @property  # type: ignore[override]
+    def total_response_time(self) -> float:
+        return self._instruments.totals()[2] + self._own.total_response_time
+
+    def record_request(self, response_time: float, status_code: int) -> None:
+        self._own.record_request(response_time, status_code)
+
+    def get_stats(self) -> dict[str, Any]:
+        requests, errors, seconds = self._instruments.totals()
+        own = self._own
+        return compute_stats(requests + own.request_count, errors + own.error_count,
+                             seconds + own.total_response_time, self.start_time, time.time())

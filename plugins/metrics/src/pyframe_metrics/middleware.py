@@ -42,16 +42,17 @@ class MetricsMiddleware:
         instruments = self._instruments
         if instruments is None:  # the plugin never started: stay out of the way
             return await call_next(context)
-        status = None
         files = instruments.multiprocess
-        start = perf_counter()
         if files:
             instruments.in_flight.inc()
         else:
             instruments.in_flight_count += 1
+        status = None
+        start = perf_counter()
         try:
             response = await call_next(context)
             status = response.status
+            return response
         except HTTPError as exc:
             status = exc.status
             raise
@@ -69,4 +70,3 @@ class MetricsMiddleware:
                 instruments.record(context.method,
                                    route.path if route is not None else UNMATCHED,
                                    status, elapsed)
-        return response

@@ -104,9 +104,8 @@ class MetricsPlugin:
                                   f"does not exist; create it (empty) before the workers start")
             if not multiprocess_ready():
                 raise PluginError(_too_late(ENV_MULTIPROC))
-        self.server_metrics = ServerMetrics()
-        self.instruments = Instruments(self.config.namespace, self.config.buckets, directory,
-                                       self.server_metrics.record_request)
+        self.instruments = Instruments(self.config.namespace, self.config.buckets, directory)
+        self.server_metrics = self.instruments.server_metrics
         self.middleware.bind(self.instruments)
         log.info("metrics_started", multiprocess_dir=directory,
                  admin_path=self.config.admin_path if self.config.admin_enabled else None,
