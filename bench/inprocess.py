@@ -6,9 +6,8 @@ Each server's aiohttp protocol object is connected to an in-memory transport; th
 it one keep-alive request at a time and waits until the response bytes are written. No kernel,
 no wrk, no other process: what is left is the Python (and C-extension) work per request, which
 is what pyframe's code changes move, and it hardly depends on how busy the machine is (the best
-of ``--repeat`` is reported). The "what if" rows switch off one per-request cost of pyframe's
-core so its price can be read directly (they are measurements of the current code with one
-knob turned, not of proposed code).
+of ``--repeat`` is reported). The "pyframe + <plugin>" rows price each plugin alone; the
+``json_origin`` column is a cross-origin request, the one cors labels.
 """
 
 from __future__ import annotations
@@ -45,6 +44,9 @@ REQUESTS = {
     "echo": b"POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\n"
             b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
             % (len(POST_BODY), POST_BODY),
+    # A browser's cross-origin fetch: cors's labelling path (the others pass it by).
+    "json_origin": b"GET /json HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\n"
+                   b"Origin: https://example.com\r\n\r\n",
 }
 
 
@@ -192,18 +194,16 @@ async def one_write_server() -> Callable[[], asyncio.Protocol]:
     return web.Server(_one_write_handle, access_log=None)
 
 
-def pyframe_server(tweak: Callable[[Any], dict[str, Any]] | None = None,
-                   plain_server: bool = False
+def pyframe_server(plain_server: bool = False
                    ) -> Callable[[], Awaitable[Callable[[], asyncio.Protocol]]]:
     async def make() -> Callable[[], asyncio.Protocol]:
         app = build_app()
         await app.startup()
-        options = tweak(app) if tweak else {}
         if plain_server:
             # app.handle behind aiohttp's own web.Server: what pyframe's connection class
             # (protocol.py, its limits and bookkeeping) costs per request.
             return web.Server(app.handle, access_log=None)
-        return app.make_handler(**options)
+        return app.make_handler()
     return make
 
 
@@ -218,47 +218,16 @@ def pyframe_noop_server() -> Callable[[], Awaitable[Callable[[], asyncio.Protoco
     return make
 
 
-def _no_handler_timeout(app: Any) -> dict[str, Any]:
-    app._handler_timeout = None
-    return {}
+def pyframe_plugins_server(*wanted: str) -> Callable[[], Awaitable[Callable[[], asyncio.Protocol]]]:
+    """pyframe with these plugins on, as bench/apps/pyframe_all_plugins.py enables them."""
+    async def make() -> Callable[[], asyncio.Protocol]:
+        from pyframe_all_plugins import enable_plugins
 
-
-def _no_head_timer(app: Any) -> dict[str, Any]:
-    return {"header_timeout": None} if _takes("header_timeout") else {}
-
-
-def _no_timers(app: Any) -> dict[str, Any]:
-    return {**_no_handler_timeout(app), **_no_head_timer(app)}
-
-
-def _no_context_cycle(app: Any) -> dict[str, Any]:
-    # handle() stores the context in the request and the context holds the request: a cycle
-    # per request that only the cyclic GC frees. Dropping the entry once the response is
-    # built (the access log is off here, nothing reads it later) breaks it.
-    from pyframe.app import CONTEXT_KEY
-
-    handle = app.handle
-
-    async def handle_then_forget(request: web.BaseRequest) -> web.StreamResponse:
-        response = await handle(request)
-        request._state.pop(CONTEXT_KEY, None)
-        return response
-
-    app.handle = handle_then_forget
-    return {}
-
-
-def _all_three(app: Any) -> dict[str, Any]:
-    return {**_no_timers(app), **_no_context_cycle(app)}
-
-
-def _takes(option: str) -> bool:
-    try:
-        from pyframe import protocol
-    except ImportError:
-        return False
-    return option in protocol.make_server.__code__.co_varnames or \
-        option in protocol.PyFrameServer.__init__.__code__.co_varnames
+        app = build_app()
+        enable_plugins(app, only=wanted or None)
+        await app.startup()
+        return app.make_handler()
+    return make
 
 
 SERVERS = {
@@ -266,14 +235,13 @@ SERVERS = {
     "aiohttp_lowlevel": aiohttp_lowlevel_server,
     "ceiling: web.Server + one-write response": one_write_server,
     "pyframe": pyframe_server(),
+    "pyframe, plain web.Server": pyframe_server(plain_server=True),
     "pyframe_noop_plugin": pyframe_noop_server(),
-    "pyframe, what if handler_timeout=None": pyframe_server(_no_handler_timeout),
-    "pyframe, what if header_timeout=None": pyframe_server(_no_head_timer),
-    "pyframe, what if both None": pyframe_server(_no_timers),
-    "pyframe, what if no request<->context cycle": pyframe_server(_no_context_cycle),
-    "pyframe, what if both None and no cycle": pyframe_server(_all_three),
-    "pyframe, what if all three and plain web.Server": pyframe_server(_all_three,
-                                                                     plain_server=True),
+    "pyframe + cors": pyframe_plugins_server("cors"),
+    "pyframe + compression": pyframe_plugins_server("compression"),
+    "pyframe + static": pyframe_plugins_server("static"),
+    "pyframe + metrics": pyframe_plugins_server("metrics"),
+    "pyframe_all_plugins": pyframe_plugins_server(),
 }
 
 

@@ -10,7 +10,7 @@ python="${PYTHON:-3.11}"
 uv venv --python "$python" "$venv"
 uv pip install --python "$venv" aiohttp uvloop py-spy
 for peer in "starlette uvicorn[standard]" "sanic" "blacksheep uvicorn[standard]" \
-            "falcon uvicorn[standard]"; do
+            "falcon uvicorn[standard]" "starlette granian[uvloop]"; do
     # shellcheck disable=SC2086  # word splitting wanted: one peer may need two packages
     if ! uv pip install --python "$venv" $peer; then
         echo "setup_peers: could not install '$peer'; the harness will skip it" >&2
@@ -18,6 +18,6 @@ for peer in "starlette uvicorn[standard]" "sanic" "blacksheep uvicorn[standard]"
 done
 "$venv/bin/python" - <<'PY'
 import importlib.util
-for name in ("starlette", "uvicorn", "sanic", "blacksheep", "falcon", "uvloop"):
+for name in ("starlette", "uvicorn", "sanic", "blacksheep", "falcon", "granian", "uvloop"):
     print(f"{name:12} {'ok' if importlib.util.find_spec(name) else 'missing'}")
 PY

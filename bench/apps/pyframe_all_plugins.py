@@ -43,10 +43,13 @@ def _accepts(pid: str, options: dict[str, Any]) -> bool:
     return True
 
 
-def enable_plugins(app: PyFrameApp) -> list[str]:
+def enable_plugins(app: PyFrameApp, only: tuple[str, ...] | None = None) -> list[str]:
+    """Enable the WANTED plugins (or just those named in ``only``); returns what was enabled."""
     installed = installed_plugins()
     enabled = []
     for pid, options in WANTED.items():
+        if only is not None and pid not in only:
+            continue
         if pid not in installed:
             print(f"all_plugins: {pid} is not installed; skipped", file=sys.stderr)
             continue
