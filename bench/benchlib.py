@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["BENCH_DIR", "APPS_DIR", "PEERS_PYTHON", "Server", "WrkResult", "free_port",
-           "wait_for_port", "run_wrk", "cpu_seconds", "core_times", "median", "fetch",
+           "wait_for_port", "run_wrk", "cpu_seconds", "tree_cpu_seconds", "core_times", "median", "fetch",
            "export_commit", "wait_for_quiet"]
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -70,6 +70,30 @@ def cpu_seconds(pid: int) -> float:
     fields = raw[raw.rindex(")") + 2:].split()  # the command name may contain spaces
     # After the name: state is field 3 of stat(5), so utime (14) and stime (15) are at 11, 12.
     return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """cpu_seconds of a process and every live descendant (a server that serves from worker
+    processes it spawned, like granian)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        ppid = int(raw[raw.rindex(")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            total += cpu_seconds(current)
+        except OSError:
+            continue
+        todo.extend(children.get(current, ()))
+    return total
 
 
 def core_times(core: int) -> tuple[float, float]:
@@ -257,7 +281,7 @@ def run_wrk(url: str, *, duration: int, connections: int = 64, threads: int = 1,
         cmd += ["-s", str(script)]
     cmd.append(url)
     with tempfile.TemporaryFile() as out:
-        server_cpu0 = cpu_seconds(server_pid) if server_pid else 0.0
+        server_cpu0 = tree_cpu_seconds(server_pid) if server_pid else 0.0
         core_busy0, core_total0 = core_times(server_core)
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
@@ -267,7 +291,8 @@ def run_wrk(url: str, *, duration: int, connections: int = 64, threads: int = 1,
             _wait_exit_unreaped(proc.pid, duration + 30)
             wall = time.perf_counter() - start
             wrk_cpu = cpu_seconds(proc.pid)
-            server_cpu = cpu_seconds(server_pid) - server_cpu0 if server_pid else float("nan")
+            server_cpu = (tree_cpu_seconds(server_pid) - server_cpu0 if server_pid
+                          else float("nan"))
             core_busy1, core_total1 = core_times(server_core)
         finally:
             if proc.poll() is None:

@@ -79,6 +79,8 @@ VARIANTS = [
     Variant("blacksheep_uvicorn", "blacksheep_app.py", peer=True,
             modules=("blacksheep", "uvicorn")),
     Variant("falcon_uvicorn", "falcon_app.py", peer=True, modules=("falcon", "uvicorn")),
+    Variant("starlette_granian", "starlette_granian.py", peer=True,
+            modules=("starlette", "granian")),
 ]
 # Sent by every request to every server: a real client asks for compression, and it makes the
 # compression plugin negotiate instead of returning at the first header check.
