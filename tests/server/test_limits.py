@@ -16,7 +16,7 @@ from pyframe.config import ServerConfig
 from pyframe.runner import bind_socket
 from pyframe.testing import TestClient
 
-from .support import raw_exchange, wait_until
+from .support import DEADLINE, raw_exchange, wait_until
 
 
 def app_with(tmp_path, config: str) -> PyFrameApp:
@@ -177,6 +177,32 @@ async def test_line_and_header_limits(tmp_path):
             431, {"error": "Request Header Fields Too Large", "detail": "more than 5 headers"})
         within = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
         assert (await raw_exchange(client.port, within)).endswith(b"\r\n\r\nok")
+
+
+@pytest.mark.parametrize("second,status", [
+    (b"GET /" + b"a" * 300 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 300 + b"\r\n\r\n", 431),
+])
+async def test_limits_tell_a_long_line_from_a_long_header_on_a_kept_alive_connection(
+        tmp_path, second, status):
+    # The connection counts the bytes of each head afresh, after a GET and after a POST body.
+    app = app_with(tmp_path, "[server]\nmax_line_size = 256\nmax_field_size = 256\n")
+    app.post("/")(lambda context: "posted")
+    first = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    post = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+    async with TestClient(app) as client:
+        reader, writer = await asyncio.open_connection("127.0.0.1", client.port)
+        try:
+            for request, body in ((first, b"ok"), (post, b"posted")):
+                writer.write(request)
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), DEADLINE)
+                length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+                assert await asyncio.wait_for(reader.readexactly(length), DEADLINE) == body
+            writer.write(second)
+            answer = await asyncio.wait_for(reader.read(), DEADLINE)
+        finally:
+            writer.close()
+    assert status_and_body(answer)[0] == status
 
 
 @pytest.mark.parametrize("garbage", [

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import http_exceptions as hx
@@ -114,23 +114,25 @@ class PyFrameRequestHandler(RequestHandler):
 
     def data_received(self, data: bytes) -> None:
         # Bytes of a body the handler did not read are not a new head: aiohttp's lingering
-        # close deals with them.
-        payload = self._last_payload
-        awaiting = self._awaiting_head and (payload is None or payload.is_eof())
-        if awaiting and self._line_length is None:
-            end = data.find(b"\n")
-            if end >= 0:
-                self._line_length = self._head_seen + end
-            self._head_seen += len(data)
+        # close deals with them. (Written out inline: this runs for every read.)
+        awaiting = self._awaiting_head
+        if awaiting:
+            payload = self._last_payload
+            if payload is not None and not payload.is_eof():
+                awaiting = False
+            elif self._line_length is None:
+                end = data.find(b"\n")
+                if end >= 0:
+                    self._line_length = self._head_seen + end
+                self._head_seen += len(data)
         count = self._request_count
         super().data_received(data)
         if self._request_count != count:  # a head was parsed (or failed to parse)
-            waiter = self._first_request
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
+            if self._first_request is not None and not self._first_request.done():
+                self._first_request.set_result(None)
             self._awaiting_head = False
-            self._last_payload = None
-            self._cancel_head_timer()
+            if self._head_timer is not None:
+                self._cancel_head_timer()
         elif awaiting and self._head_timer is None:
             # Part of a head: its deadline starts now (a whole head in one read, the usual
             # case, never sets a timer).
@@ -191,17 +193,19 @@ class PyFrameRequestHandler(RequestHandler):
         without lingering for the rest of the body."""
         self._lingering_time = 0.0
 
-    async def finish_response(self, request: web.BaseRequest, resp: web.StreamResponse,
-                              start_time: float | None) -> tuple[web.StreamResponse, bool]:
+    def finish_response(self, request: web.BaseRequest, resp: web.StreamResponse,
+                        start_time: float | None
+                        ) -> Coroutine[Any, Any, tuple[web.StreamResponse, bool]]:
+        # A plain function returning aiohttp's coroutine (which the caller awaits): no
+        # coroutine layer of its own on every response.
         if self._force_close and not getattr(resp, "prepared", True):
             resp.force_close()  # draining: tell the client not to send another request here
-        try:
-            return await super().finish_response(request, resp, start_time)
-        finally:
-            self._awaiting_head = True
-            self._head_seen = 0
-            self._line_length = None
-            self._last_payload = request.content
+        # From here on, the next bytes are the next request's head.
+        self._awaiting_head = True
+        self._head_seen = 0
+        self._line_length = None
+        self._last_payload = request.content
+        return super().finish_response(request, resp, start_time)
 
     def handle_error(self, request: web.BaseRequest, status: int = 500,
                      exc: BaseException | None = None,
