@@ -235,7 +235,7 @@ SERVERS = {
     "aiohttp_lowlevel": aiohttp_lowlevel_server,
     "ceiling: web.Server + one-write response": one_write_server,
     "pyframe": pyframe_server(),
-    "pyframe, plain web.Server": pyframe_server(plain_server=True),
+    "pyframe on web.Server": pyframe_server(plain_server=True),
     "pyframe_noop_plugin": pyframe_noop_server(),
     "pyframe + cors": pyframe_plugins_server("cors"),
     "pyframe + compression": pyframe_plugins_server("compression"),
