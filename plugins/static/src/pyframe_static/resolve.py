@@ -78,30 +78,36 @@ def _real(root: str, candidate: str, hidden: bool) -> str | None:
     return real
 
 
+def _found(root: str, candidate: str, hidden: bool) -> tuple[str, os.stat_result] | None:
+    """The real path of ``candidate`` and its stat, or None when it is outside the mount,
+    hidden, or not there."""
+    real = _real(root, candidate, hidden)
+    if real is None:
+        return None
+    try:
+        return real, os.stat(real)
+    except (OSError, ValueError):
+        return None
+
+
 def lookup(root: str, segments: list[str], hidden: bool, index: bool,
            slash: bool) -> Target | str | None:
     """Find the file for ``segments`` under ``root`` (a real path). Blocking: run it in a
     thread. Returns a Target, REDIRECT, or None for "not found"."""
-    real = _real(root, os.path.join(root, *segments), hidden)
-    if real is None:
+    found = _found(root, os.path.join(root, *segments), hidden)
+    if found is None:
         return None
-    try:
-        st = os.stat(real)
-    except (OSError, ValueError):
-        return None
+    real, st = found
     name = segments[-1] if segments else ""
     if stat.S_ISDIR(st.st_mode):
         if not index:
             return None
         if not slash:
             return REDIRECT
-        real = _real(root, os.path.join(real, INDEX_FILE), hidden)
-        if real is None:
+        found = _found(root, os.path.join(real, INDEX_FILE), hidden)
+        if found is None:
             return None
-        try:
-            st = os.stat(real)
-        except (OSError, ValueError):
-            return None
+        real, st = found
         name = INDEX_FILE
     if not stat.S_ISREG(st.st_mode):
         return None  # sockets, FIFOs, devices
