@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["BENCH_DIR", "APPS_DIR", "PEERS_PYTHON", "Server", "WrkResult", "free_port",
-           "wait_for_port", "run_wrk", "cpu_seconds", "tree_cpu_seconds", "core_times", "median", "fetch",
-           "export_commit", "wait_for_quiet"]
+           "wait_for_port", "run_wrk", "cpu_seconds", "tree_cpu_seconds", "terminate",
+           "core_times", "median", "fetch", "export_commit", "wait_for_quiet"]
 
 BENCH_DIR = Path(__file__).resolve().parent
 APPS_DIR = BENCH_DIR / "apps"
@@ -70,6 +70,18 @@ def cpu_seconds(pid: int) -> float:
     fields = raw[raw.rindex(")") + 2:].split()  # the command name may contain spaces
     # After the name: state is field 3 of stat(5), so utime (14) and stime (15) are at 11, 12.
     return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def terminate(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL if the process has not exited within ``grace`` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(grace)
 
 
 def tree_cpu_seconds(pid: int) -> float:
@@ -195,15 +207,8 @@ class Server:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
     def stop(self, grace: float = 5.0) -> None:
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(grace)
+        if self.proc is not None:
+            terminate(self.proc, grace)
 
     def __enter__(self) -> Server:
         return self

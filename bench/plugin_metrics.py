@@ -82,12 +82,7 @@ def bench_variant(variant: str, duration: int) -> tuple[float, str, int]:
                                      fetch(port, "/metrics"))[0].split(".")[0])
         return rps, latency, counted
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        benchlib.terminate(proc)
 
 
 def http_table(rounds: int, duration: int) -> None:

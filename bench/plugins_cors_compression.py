@@ -84,12 +84,7 @@ def bench_variant(variant: str, duration: int) -> tuple[float, str]:
         run_wrk(port, 1)  # warm-up
         return run_wrk(port, duration)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        benchlib.terminate(proc)
 
 
 def http_table(rounds: int, duration: int) -> None:
