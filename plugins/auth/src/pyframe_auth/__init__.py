@@ -1,0 +1,1 @@
+"""Authentication for pyframe: tokens, sessions and users."""

@@ -1,0 +1,1 @@
+"""Rate limiting for pyframe: GCRA limits shared across workers and machines."""

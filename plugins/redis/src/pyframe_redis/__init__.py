@@ -1,0 +1,1 @@
+"""Redis implementation of pyframe's shared backends (broker, store, event log)."""

@@ -1,0 +1,1 @@
+"""Server-Sent Events for pyframe, with replay, keep-alive and fan-out."""

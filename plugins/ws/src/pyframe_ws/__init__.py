@@ -1,0 +1,1 @@
+"""WebSockets for pyframe, with a manager whose broadcasts reach every worker."""
