@@ -64,7 +64,7 @@ PLUGINS = ("cors", "compression", "metrics")
 
 
 def installed_demo_plugins() -> list[str]:
-    from pyframe.plugins import installed_plugins
+    from pyframe.plugin.discovery import installed_plugins
 
     found = installed_plugins()
     return [p for p in PLUGINS + ("static",) if p in found]

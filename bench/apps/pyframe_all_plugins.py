@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pyframe import ConfigError, PluginError, PyFrameApp
-from pyframe.plugins import installed_plugins
+from pyframe.plugin.discovery import installed_plugins
 
 from _pyframe_common import build_app, serve
 

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from pyframe import PyFrameApp
-from pyframe.direct import DIRECT_LIMIT, DirectResponse
+from pyframe.http.direct import DIRECT_LIMIT, DirectResponse
 from pyframe.testing import TestClient
 
 

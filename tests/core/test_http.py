@@ -271,7 +271,7 @@ async def test_handler_timeout_is_a_503(tmp_path):
         async with client.get("/slow-sync") as resp:
             assert resp.status == 503
         release.set()
-        assert app._deadlines.running == {}
+        assert app.dispatcher._deadlines.running == {}
 
 
 def test_add_vary_merges_without_repeating():
@@ -298,7 +298,7 @@ def test_compressed_files_are_typed_as_archives():
 async def test_requests_leave_no_cyclic_garbage():
     import gc
 
-    from pyframe.context import RequestContext
+    from pyframe.request.context import RequestContext
 
     app = PyFrameApp()
     app.get("/plain")(lambda context: "ok")
@@ -326,4 +326,4 @@ async def test_handler_timeout_zero_turns_it_off(tmp_path):
     app.get("/")(lambda context: "ok")
     async with TestClient(app) as client, client.get("/") as resp:
         assert resp.status == 200
-    assert app._deadlines is None
+    assert app.dispatcher._deadlines is None

@@ -131,4 +131,4 @@ async def test_middleware_that_promises_a_response_is_called_directly():
     async with TestClient(app) as client, client.get("/") as resp:
         assert resp.headers["X-Tag"] == "direct" and await resp.json() == {"a": 1}
     # No normalising coroutine around it: the link is a plain function returning its coroutine.
-    assert not __import__("inspect").iscoroutinefunction(app._chain)
+    assert not __import__("inspect").iscoroutinefunction(app.dispatcher.chain)

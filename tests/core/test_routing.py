@@ -5,7 +5,7 @@ import pytest
 
 from pyframe import PyFrameApp
 from pyframe.errors import MethodNotAllowed, NotFound
-from pyframe.routing import Route, Router, _Miss
+from pyframe.request.routing import Route, Router, _Miss
 
 
 def handler(context):

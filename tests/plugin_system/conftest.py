@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pyframe import plugins as plugins_module
-from pyframe import _exports
+from pyframe.plugin import discovery as plugins_module
+from pyframe.plugin import exports as _exports
 
 
 @pytest.fixture

@@ -122,7 +122,7 @@ async def test_static_folder_is_mounted_and_served(app_module, tmp_path):
 def test_static_plugin_missing(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "static").mkdir()
-    monkeypatch.setattr("pyframe.server.installed_plugins", lambda: {})
+    monkeypatch.setattr("pyframe.serve.dev.installed_plugins", lambda: {})
     with pytest.raises(ImportError, match=r"pip install 'pyframe\[static\]'"):
         SimpleDevServer(PyFrameApp(), static_path="static")
     # The default folder is optional: a warning, and the app is served without it.

@@ -151,11 +151,12 @@ async def test_one_process_json_logs(project):
         await server.close()
 
 
-async def test_reload_replaces_workers_without_refusing(project):
+async def test_reload_swaps_in_new_code_without_refusing(project):
     server = await ServerProcess.start(project, "workerapp:app", workers=1, reload=True)
     source = project / "workerapp.py"
     try:
-        await server.wait_for("server_listening", role="supervisor")
+        # --reload serves one process that swaps in new code, as the dev server does.
+        await server.wait_for("server_listening", server="dev")
         url = await server.url()
         versions: list[int] = []
         failures: list[BaseException] = []

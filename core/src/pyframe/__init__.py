@@ -1,7 +1,6 @@
 """pyframe: an async web framework with a minimal core and every feature a plugin."""
 
 from .app import PyFrameApp
-from .context import RequestContext
 from .errors import (
                      BadRequest,
                      ConfigError,
@@ -17,9 +16,10 @@ from .errors import (
                      UnprocessableContent,
                      UnsupportedMediaType,
 )
-from .hookspecs import hookimpl
-from .ordering import MiddlewareOrder, middleware_order
-from .responses import (
+from .plugin.specs import hookimpl
+from .request.context import RequestContext
+from .request.middleware import MiddlewareOrder, middleware_order
+from .request.responses import (
                      FileResponse,
                      HTMLResponse,
                      JSONResponse,
@@ -29,7 +29,8 @@ from .responses import (
                      ResponseCookie,
                      StreamingResponse,
 )
-from .routing import WEBSOCKET, Route
+from .request.routing import WEBSOCKET, Route
+from .request.state import AppKey
 from .status import get_description
 
 __version__ = "0.1.0"
@@ -41,5 +42,5 @@ __all__ = [
     "HTTPError", "BadRequest", "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed",
     "PayloadTooLarge", "UnsupportedMediaType", "UnprocessableContent", "TooManyRequests",
     "ServiceUnavailable", "ConfigError", "PluginError",
-    "hookimpl", "MiddlewareOrder", "middleware_order",
+    "hookimpl", "MiddlewareOrder", "middleware_order", "AppKey",
 ]

@@ -1,8 +1,14 @@
-"""PyFrameApp: routes, middleware, plugins, and the request path from aiohttp and back."""
+"""PyFrameApp: where an app's routes, middleware, error handlers, static mounts, plugins and
+lifecycle hooks are registered, and where they are assembled into a request path at start-up.
+
+The request path itself is :mod:`pyframe.request.dispatch`; serving is :mod:`pyframe.serve`.
+"""
 
 from __future__ import annotations
 
-import inspect
+import asyncio
+import contextvars
+import functools
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -10,50 +16,25 @@ from typing import Any
 
 from aiohttp import web
 
-from .bodies import BUILTIN_DECODERS
 from .config import Config, LoadedConfig, load_config
-from .context import RequestContext
 from .errors import PluginError
-from .handling import Deadlines, RequestHandling, maybe_await
+from .http.connection import PyFrameServer, make_server
+from .http.writer import send
 from .logging import get_logger
-from .ordering import order_of
-from .plugins import Plugins
-from .responses import Response
-from .routing import HTTP_METHODS, WEBSOCKET, Route, Router
-from .wire import stream_item_encoder
+from .plugin.manager import Plugins
+from .request.bodies import BUILTIN_DECODERS
+from .request.context import RequestContext
+from .request.dispatch import Dispatcher, maybe_await
+from .request.middleware import MiddlewareList, describe
+from .request.responses import Response
+from .request.routing import HTTP_METHODS, WEBSOCKET, Route, Router
+from .request.state import AppState
+from .request.streams import stream_item_encoder
 
-__all__ = ["PyFrameApp", "MiddlewareList"]
+__all__ = ["PyFrameApp", "StaticMount"]
 
 Handler = Callable[[RequestContext], Any]
-Middleware = Callable[[RequestContext, Callable[[RequestContext], Awaitable[Response]]],
-                      Awaitable[Any]]
 log = get_logger("pyframe")
-
-
-class MiddlewareList(list):
-    """``app.middleware``: a list until the app starts, then frozen."""
-
-    frozen = False
-
-    def _check(self) -> None:
-        if self.frozen:
-            raise RuntimeError("middleware is composed when the app starts; add it before that")
-
-    def append(self, item: Any) -> None:
-        self._check()
-        super().append(item)
-
-    def insert(self, index: Any, item: Any) -> None:
-        self._check()
-        super().insert(index, item)
-
-    def extend(self, items: Iterable[Any]) -> None:
-        self._check()
-        super().extend(items)
-
-    def remove(self, item: Any) -> None:
-        self._check()
-        super().remove(item)
 
 
 class StaticMount:
@@ -69,7 +50,7 @@ class StaticMount:
         self.options = options
 
 
-class PyFrameApp(RequestHandling):
+class PyFrameApp:
     """A pyframe application.
 
     ``config`` is a path to a config file; by default ``pyframe.toml`` or the
@@ -84,7 +65,8 @@ class PyFrameApp(RequestHandling):
         self.middleware: MiddlewareList = MiddlewareList()
         self.plugins = Plugins(self)
         self.static_paths: list[StaticMount] = []
-        self.state: dict[str, Any] = {}
+        # Objects kept for the app's lifetime, under pyframe.plugin.AppKey keys.
+        self.state = AppState()
         self.config: Config = Config()
         self.config_source: str | None = None
         self._config_path = config
@@ -92,21 +74,17 @@ class PyFrameApp(RequestHandling):
         self.debug = bool(debug)
         self.max_body_size = self.config.server.max_body_size
         self._loaded: LoadedConfig | None = None
-        self._error_handlers: dict[int, Callable[..., Any]] = {}
+        # Shared with the dispatcher, so handlers set while serving take effect.
+        self.error_handlers: dict[int, Callable[..., Any]] = {}
         self._exception_handlers: dict[type[BaseException], Callable[..., Any]] = {}
-        self._body_decoders = dict(BUILTIN_DECODERS)
-        self._encoders: dict[type, Callable[[Any], Any]] = {}
-        self._encoder_cache: dict[type, Callable[[Any], Any] | None] = {}
+        self.body_decoders = dict(BUILTIN_DECODERS)
         self.stream_encoders: dict[str, Callable[[Any], bytes]] = {}
-        self._ws_handler: Callable[..., Awaitable[Any]] | None = None
         self._startup: list[Callable[[PyFrameApp], Any]] = []
         self._shutdown: list[Callable[[PyFrameApp], Any]] = []
-        self._chain: Callable[[RequestContext], Awaitable[Response]] | None = None
-        self.middleware_chain: list[Any] = []
+        self.dispatcher: Dispatcher | None = None
+        self._plugin_routes: list[Route] = []
         self._executor: ThreadPoolExecutor | None = None
         self._handler_timeout: float | None = None
-        self._deadlines: Deadlines | None = None
-        self._websocket_routes = False
         self.started = False
         self.access_log = True
         self.started_at: float | None = None
@@ -124,11 +102,6 @@ class PyFrameApp(RequestHandling):
                       max_body_size=options.pop("max_body_size", None),
                       stream_body=options.pop("stream_body", False),
                       plugin=options.pop("plugin", None), options=options)
-        return self._add(route, replace=replace)
-
-    def _add(self, route: Route, replace: bool = False) -> Route:
-        if route.kind == "websocket":
-            self._websocket_routes = True
         return self.router.add(route, replace=replace)
 
     def route(self, path: str, methods: Iterable[str] | None = None,
@@ -194,15 +167,17 @@ class PyFrameApp(RequestHandling):
         """
         if not 400 <= errorcode <= 599:
             raise ValueError(f"error handlers are for 4xx and 5xx codes, got {errorcode}")
-        self._error_handlers[errorcode] = handler
+        self.error_handlers[errorcode] = handler
 
     def remove_errorhandler(self, errorcode: int) -> None:
-        self._error_handlers.pop(errorcode, None)
+        self.error_handlers.pop(errorcode, None)
 
     def add_exception_handler(self, exc_type: type[BaseException],
                               handler: Callable[..., Any]) -> None:
         """Answer exceptions of ``exc_type`` (and subclasses) with ``handler(context, exc)``."""
         self._exception_handlers[exc_type] = handler
+        if self.dispatcher is not None:
+            self.dispatcher.exception_handlers[exc_type] = handler
 
     # Static files, served by the static plugin.
     def add_static_path(self, url_path: str, directory: str,
@@ -236,9 +211,24 @@ class PyFrameApp(RequestHandling):
             self.access_log = self.config.logging.access_log
         return self._loaded
 
+    def reset(self, config: str | None = None) -> None:
+        """Forget the loaded config and the built request path, so the next start reads the
+        config again and rebuilds (``SimpleDevServer.restart`` in place). Not while started."""
+        if self.started:
+            raise RuntimeError("stop the app before resetting it")
+        if config is not None:
+            self._config_path = config
+        self._loaded = None
+        self.dispatcher = None
+        self.middleware.frozen = False
+        self.plugins.reset()
+        for route in self._plugin_routes:
+            self.router.remove(route.path, route.methods)
+        self._plugin_routes = []
+
     def build(self) -> None:
         """Load config and plugins, collect what they contribute, and compose the chain."""
-        if self._chain is not None:
+        if self.dispatcher is not None:
             return
         loaded = self.load_config()
         required = []
@@ -247,124 +237,116 @@ class PyFrameApp(RequestHandling):
         required += [(mw.plugin_id, f"app.middleware ({type(mw).__name__})")
                      for mw in self.middleware if isinstance(getattr(mw, "plugin_id", None), str)
                      and getattr(mw, "enables_plugin", False)]
-        self.plugins.build(loaded, required)
         plugins = self.plugins
-        for pid, routes in plugins.collect("pyframe_add_routes"):
-            for route in routes:
-                route.plugin = pid
-                self._add(route)
-        for _, decoders in plugins.collect("pyframe_add_body_decoders"):
-            self._body_decoders.update(decoders)
-        for _, encoders in plugins.collect("pyframe_add_response_encoders"):
-            self._encoders.update(encoders)
-        for _, encoders in plugins.collect("pyframe_add_stream_encoders"):
-            self.stream_encoders.update(encoders)
-        for _, handlers in plugins.collect("pyframe_add_exception_handlers"):
-            for exc_type, handler in handlers.items():
-                self._exception_handlers.setdefault(exc_type, handler)
-        if any(WEBSOCKET in r.methods for r in self.router):
-            answers = plugins.collect("pyframe_make_websocket_handler")
-            if not answers:
-                raise PluginError("the app has WebSocket routes but no plugin serves them: "
-                                  "pip install 'pyframe[ws]' and enable [plugins.ws]")
-            self._ws_handler = answers[0][1]
-        contributed = []
-        for pid, mws in plugins.collect("pyframe_add_middleware"):
-            for mw in (mws if isinstance(mws, Iterable) else [mws]):
-                contributed.append(mw)
-        self._compose(contributed + list(self.middleware))
+        plugins.build(loaded, required)
+        for route in plugins.routes():
+            try:
+                self.router.add(route)
+            except ValueError as exc:
+                raise PluginError(f"plugin {route.plugin!r} adds a route that clashes: {exc} "
+                                  f"({_origin(self.router, route)}); change one of the two "
+                                  "paths, or switch the plugin's route off") from None
+            self._plugin_routes.append(route)
+        self.body_decoders.update(plugins.body_decoders())
+        self.stream_encoders.update(plugins.stream_encoders())
+        exception_handlers = plugins.exception_handlers()
+        exception_handlers.update(self._exception_handlers)
+        ws_handler = None
+        if any(route.kind == "websocket" for route in self.router):
+            ws_handler = plugins.websocket_handler()
+        self.dispatcher = Dispatcher(
+            self, middleware=[*plugins.middleware(), *self.middleware], write=send,
+            ws_handler=ws_handler, encoders=plugins.response_encoders(),
+            exception_handlers=exception_handlers, handler_timeout=self._handler_timeout)
         self.middleware.frozen = True
 
-    def _compose(self, middlewares: list[Any]) -> None:
-        for mw in middlewares:
-            if not callable(mw):
-                raise TypeError(f"middleware {mw!r} is not callable")
-            fn = mw if inspect.isfunction(mw) or inspect.ismethod(mw) else getattr(mw, "__call__")
-            if not inspect.iscoroutinefunction(fn):
-                raise TypeError(f"middleware {_name(mw)} must be `async def mw(context, call_next)`")
-        ordered = sorted(middlewares, key=order_of)  # stable: equal orders keep list order
-        call = self._endpoint
-        for mw in reversed(ordered):
-            call = self._link(mw, call)
-        self._chain = call
-        self.middleware_chain = ordered
-
-    def _link(self, mw: Middleware, call_next: Callable[[RequestContext], Awaitable[Response]]
-              ) -> Callable[[RequestContext], Awaitable[Response]]:
-        if getattr(mw, "returns_response", False) is True:
-            # It promises a Response (as the built-in plugins' middleware does): call it
-            # directly, without a normalising coroutine around it.
-            return lambda context: mw(context, call_next)
-        normalise = self.to_response
-
-        async def run(context: RequestContext) -> Response:
-            return normalise(await mw(context, call_next), context)
-
-        return run
+    @property
+    def middleware_chain(self) -> list[Any]:
+        """Every middleware of the started app, outermost first."""
+        return self.dispatcher.middleware if self.dispatcher is not None else []
 
     async def startup(self) -> None:
         """Build the app and run start-up hooks; the server calls this before serving."""
         if self.started:
             return
         self.build()
+        assert self.dispatcher is not None
         self._executor = ThreadPoolExecutor(self.config.server.sync_workers,
                                             thread_name_prefix="pyframe-sync")
-        if self._handler_timeout is not None:
-            self._deadlines = Deadlines(self, self._handler_timeout)
-            self._deadlines.start()
-        for fn in self._startup:
-            await maybe_await(fn(self))
-        for _, awaitable in self.plugins.collect("pyframe_start_app"):
-            await maybe_await(awaitable)
+        self.dispatcher.start()
+        try:
+            for fn in self._startup:
+                await maybe_await(fn(self))
+            await self.plugins.start()
+        except BaseException:
+            await self._release()
+            raise
         self.started = True
         self.started_at = time.time()
         log.info("app_started", plugins=[p.id for p in self.plugins.enabled],
-                 middleware=[_name(m) for m in self.middleware_chain],
+                 middleware=[describe(m) for m in self.middleware_chain],
                  config=self.config_source or "defaults", routes=len(self.router))
 
     async def shutdown(self) -> None:
+        """Run the plugins' stop hooks (in reverse start order), then the app's shutdown hooks;
+        a failing hook is logged and the others still run."""
         if not self.started:
             return
         self.started = False
-        for pid, awaitable in reversed(self.plugins.collect("pyframe_stop_app")):
-            try:
-                await maybe_await(awaitable)
-            except Exception:
-                log.exception("plugin_stop_failed", plugin=pid)
+        await self.plugins.stop()
         for fn in reversed(self._shutdown):
             try:
                 await maybe_await(fn(self))
             except Exception:
-                log.exception("shutdown_hook_failed", hook=_name(fn))
-        if self._deadlines is not None:
-            await self._deadlines.stop()
-            self._deadlines = None
+                log.exception("shutdown_hook_failed", hook=describe(fn))
+        await self._release()
+
+    async def _release(self) -> None:
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
 
+    # The request path, for code that serves the app itself.
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        """aiohttp's low-level handler for this app (start the app first)."""
+        assert self.dispatcher is not None, "the app is not started"
+        return await self.dispatcher.handle(request)
+
+    async def run_sync(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run a blocking callable in the app's bounded thread pool (``[server] sync_workers``
+        threads), keeping the caller's context variables."""
+        loop = asyncio.get_running_loop()
+        ctx = contextvars.copy_context()
+        return await loop.run_in_executor(self._executor, functools.partial(ctx.run, fn, *args))
+
     def stream_item_encoder(self, content_type: str | None) -> Callable[[Any], bytes]:
-        """How items of a streamed body of ``content_type`` become bytes (see wire.py)."""
+        """How items of a streamed body of ``content_type`` become bytes."""
         return stream_item_encoder(self, content_type)
 
     # Serving.
-    def make_handler(self, **kwargs: Any) -> web.Server:
+    def make_handler(self, **kwargs: Any) -> PyFrameServer:
         """The aiohttp low-level server for this app (start the app first)."""
-        from .protocol import make_server
-        from .serving import AccessLogger
+        from .http.access import AccessLogger
 
+        assert self.dispatcher is not None, "start the app first"
         kwargs.setdefault("access_log_class", AccessLogger)
         kwargs.setdefault("access_log", log if self.access_log else None)
         # The [server] limits (head and body timeouts, connection cap, line and header
         # sizes) apply unless a keyword overrides them.
-        return make_server(self.handle, self.config.server, **kwargs)
+        return make_server(self.dispatcher.handle, self.config.server, **kwargs)
 
     def run(self, host: str | None = None, port: int | None = None, **options: Any) -> None:
         """Serve until Ctrl-C or SIGTERM. Unset arguments come from the ``[server]`` config."""
-        from .serving import run_app
+        from .serve.process import run_app
 
         run_app(self, host=host, port=port, **options)
 
 
-def _name(obj: Any) -> str:
-    return getattr(obj, "__qualname__", None) or type(obj).__name__
+def _origin(router: Router, route: Route) -> str:
+    """Who owns the route already at ``route``'s path: "the app" or "plugin 'x'"."""
+    for existing in router:
+        if existing.path == route.path and set(existing.methods) & set(route.methods):
+            return f"plugin {existing.plugin!r}" if existing.plugin else "added by the app"
+    return "added earlier"

@@ -5,7 +5,7 @@ Importing a name whose plugin is not installed raises an ImportError naming the 
 
 from __future__ import annotations
 
-from ._exports import exports_getattr
+from .plugin.exports import exports_getattr
 
 __all__ = ["SSEManager"]
 

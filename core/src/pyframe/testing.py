@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from .serving import AppServer
+from .serve.process import AppServer
 
 if TYPE_CHECKING:
     from .app import PyFrameApp

@@ -6,7 +6,7 @@ import prometheus_client  # noqa: F401  (imported early on purpose: see the mult
 import pytest
 
 from pyframe import ConfigError, PluginError, PyFrameApp
-from pyframe.plugins import installed_plugins
+from pyframe.plugin.discovery import installed_plugins
 from pyframe.testing import TestClient
 from pyframe_metrics import MetricsConfig, MetricsPlugin
 from pyframe_metrics.config import DEFAULT_BUCKETS

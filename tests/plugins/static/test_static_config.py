@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pyframe import ConfigError, PyFrameApp
-from pyframe.plugins import installed_plugins
+from pyframe.plugin.discovery import installed_plugins
 from pyframe.testing import TestClient
 from pyframe_static import MountConfig, StaticConfig, StaticPlugin
 

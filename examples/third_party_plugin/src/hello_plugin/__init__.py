@@ -5,8 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from pyframe import BadRequest, MiddlewareOrder, Route, hookimpl
-from pyframe.config import PluginConfig
+from pyframe.plugin import BadRequest, MiddlewareOrder, PluginConfig, Route, hookimpl
 
 __all__ = ["HelloPlugin", "HelloConfig"]
 

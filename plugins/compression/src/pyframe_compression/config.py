@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
-from pyframe.config import PluginConfig
+from pyframe.plugin import PluginConfig
 
 __all__ = ["CompressionConfig", "Codec", "build_config", "DEFAULT_CODECS"]
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pyframe import MiddlewareOrder, Response
-from pyframe.responses import add_vary
+from pyframe.plugin import MiddlewareOrder, Response, add_vary
 
 from .codecs import Codec, make_codec
 from .config import DEFAULT_CODECS, CompressionConfig, build_config
@@ -95,7 +94,7 @@ class CompressionMiddleware:
             return response
         # From here the body depends on Accept-Encoding, whatever this request asked for.
         add_vary(headers, "Accept-Encoding")
-        accept = context.request.headers.get("Accept-Encoding")
+        accept = context.headers.get("Accept-Encoding")
         if not accept:
             return response
         name = choose_coding(accept, self.codec_names)

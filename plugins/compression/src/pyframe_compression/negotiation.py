@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from pyframe.context import parse_accept_encoding
+from pyframe.plugin import parse_accept_encoding
 
 __all__ = ["parse_accept_encoding", "choose_coding"]
 

@@ -11,9 +11,14 @@ from typing import Any
 
 from multidict import CIMultiDict
 
-from pyframe import BadRequest, HTTPError, MiddlewareOrder, Response
-from pyframe.logging import get_logger
-from pyframe.responses import add_vary
+from pyframe.plugin import (
+    BadRequest,
+    MiddlewareOrder,
+    Response,
+    add_vary,
+    error_response,
+    get_logger,
+)
 
 from .config import DEFAULT_METHODS, CorsConfig, build_config
 
@@ -120,7 +125,7 @@ class CORSMiddleware:
 
     async def __call__(self, context: Any,
                        call_next: Callable[[Any], Awaitable[Response]]) -> Response:
-        request_headers = context.request.headers
+        request_headers = context.headers
         origin = request_headers.get("Origin")
         if origin is None:
             return await call_next(context)
@@ -128,11 +133,9 @@ class CORSMiddleware:
             return await self.preflight(context, origin, request_headers)
         try:
             response = await call_next(context)
-        except HTTPError as exc:
-            # Rendered here rather than outside so the browser can read the error response.
-            response = await context.app.render_http_error(context, exc)
         except Exception as exc:
-            response = await context.app.render_exception(context, exc)
+            # Rendered here rather than outside so the browser can read the error response.
+            response = await error_response(context, exc)
         headers = response.headers
         if self.is_allowed_origin(origin):
             if not self.wildcard:
@@ -163,7 +166,7 @@ class CORSMiddleware:
                 problem = f"header{plural} {', '.join(refused)} not allowed"
         if problem is not None:
             log.debug("cors_preflight_refused", origin=origin, path=context.path, reason=problem)
-            response = await context.app.render_http_error(
+            response = await error_response(
                 context, BadRequest(detail=f"CORS preflight refused: {problem}"))
             if self.vary_origin:
                 add_vary(response.headers, "Origin")

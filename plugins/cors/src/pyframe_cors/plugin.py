@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyframe import hookimpl
+from pyframe.plugin import hookimpl
 
 from .config import CorsConfig
 from .middleware import CORSMiddleware

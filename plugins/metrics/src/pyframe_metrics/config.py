@@ -11,7 +11,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from pyframe.config import PluginConfig
+from pyframe.plugin import PluginConfig
 
 __all__ = ["MetricsConfig", "DEFAULT_BUCKETS"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from typing import TYPE_CHECKING
 
-from pyframe import JSONResponse, RequestContext, Response, Route, Unauthorized
+from pyframe.plugin import JSONResponse, RequestContext, Response, Route, Unauthorized
 
 if TYPE_CHECKING:
     from .plugin import MetricsPlugin
@@ -20,7 +20,7 @@ def _guard(token: str | None):
     expected = token.encode()
 
     def check(context: RequestContext) -> None:
-        scheme, _, given = context.request.headers.get("Authorization", "").partition(" ")
+        scheme, _, given = context.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(
                 given.strip().encode("utf-8", "replace"), expected):
             raise Unauthorized(detail="this endpoint needs a bearer token",
@@ -49,7 +49,7 @@ def metrics_routes(plugin: MetricsPlugin) -> list[Route]:
                 check_scrape(context)
             instruments = plugin.instruments
             body, content_type = await context.app.run_sync(
-                instruments.exposition, context.request.headers.get("Accept", ""))
+                instruments.exposition, context.headers.get("Accept", ""))
             return Response(body, content_type=content_type)
 
         routes.append(Route(config.prometheus_path, ["GET"], prometheus_metrics,

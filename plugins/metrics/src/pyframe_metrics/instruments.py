@@ -19,7 +19,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.utils import floatToGoString
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
-from pyframe.routing import HTTP_METHODS
+from pyframe.plugin import HTTP_METHODS
 
 from .server_metrics import ServerMetrics, compute_stats
 

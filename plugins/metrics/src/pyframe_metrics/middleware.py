@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from pyframe import HTTPError, MiddlewareOrder, RequestContext, Response
+from pyframe.plugin import HTTPError, MiddlewareOrder, RequestContext, Response
 
 if TYPE_CHECKING:
     from .instruments import Instruments

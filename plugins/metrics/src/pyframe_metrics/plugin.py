@@ -13,8 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pyframe import ConfigError, PluginError, Route, hookimpl
-from pyframe.logging import get_logger
+from pyframe.plugin import ConfigError, PluginError, Route, get_logger, hookimpl
 
 from .config import MetricsConfig
 from .endpoints import metrics_routes
@@ -46,10 +45,10 @@ class MetricsPlugin:
         return MetricsConfig
 
     @hookimpl
-    def pyframe_configure_plugin(self, app: Any, config: MetricsConfig) -> None:
+    def pyframe_configure_plugin(self, app: Any, config: MetricsConfig, source: str) -> None:
         self.config = config
         self.app = app
-        self._where = f"{_source(app)}: plugins.metrics"
+        self._where = f"{source}: plugins.metrics"
         if any(b >= a for a, b in zip(config.buckets[1:], config.buckets[:-1], strict=True)):
             raise ConfigError(f"{self._where}.buckets: expected increasing numbers, "
                               f"got {config.buckets}")
@@ -161,10 +160,3 @@ def _too_late(setting: str) -> str:
     return (f"{setting} asks for Prometheus multiprocess mode, but prometheus-client was "
             f"imported before it was set, so this process keeps its metrics in memory. Set "
             f"{ENV_MULTIPROC} in the environment of the server before it starts")
-
-
-def _source(app: Any) -> str:
-    for info in app.plugins.enabled:
-        if info.id == "metrics" and info.enabled_by == "config":
-            return app.config_source or "the config file"
-    return "app.plugins.enable('metrics')"

@@ -12,8 +12,7 @@ from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
-from pyframe import ConfigError
-from pyframe.config import PluginConfig, validate_section
+from pyframe.plugin import ConfigError, PluginConfig, validate_section
 
 __all__ = ["MountConfig", "StaticConfig", "check_mount", "mount_from_code"]
 

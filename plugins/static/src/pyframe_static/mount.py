@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from pyframe import (
+from pyframe.plugin import (
     ConfigError,
     FileResponse,
     HTTPError,
@@ -22,8 +22,8 @@ from pyframe import (
     Response,
     Route,
     StreamingResponse,
+    parse_accept_encoding,
 )
-from pyframe.context import parse_accept_encoding
 
 from .conditional import (
     UNSATISFIABLE,
@@ -88,14 +88,13 @@ class Mount:
         return self._respond(context, found)  # type: ignore[arg-type]
 
     def _redirect(self, context: RequestContext) -> Response:
-        url = context.request.rel_url
-        location = "/" + url.raw_path.lstrip("/") + "/"  # never "//host/..."
-        if url.raw_query_string:
-            location += "?" + url.raw_query_string
+        location = "/" + context.raw_path.lstrip("/") + "/"  # never "//host/..."
+        if context.query_string:
+            location += "?" + context.query_string
         return RedirectResponse(location, 301)
 
     def _respond(self, context: RequestContext, target: Target) -> Response:
-        request_headers = context.request.headers
+        request_headers = context.headers
         content_type = content_type_for(target.name)
         headers = dict(self.headers)
         if target.siblings:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyframe import ConfigError, Route, hookimpl
-from pyframe.logging import get_logger
+from pyframe.plugin import ConfigError, Route, get_logger, hookimpl
 
 from .config import StaticConfig, check_mount, mount_from_code
 from .mount import Mount
@@ -29,9 +28,8 @@ class StaticPlugin:
         return StaticConfig
 
     @hookimpl
-    def pyframe_configure_plugin(self, app: Any, config: StaticConfig) -> None:
+    def pyframe_configure_plugin(self, app: Any, config: StaticConfig, source: str) -> None:
         self.config = config
-        source = _source(app)
         mounts: dict[str, Mount] = {}
         declared = [(m, f"{source}: plugins.static.mounts[{i}]")
                     for i, m in enumerate(config.mounts)]
@@ -69,11 +67,3 @@ class StaticPlugin:
             root = mount.resolve_root()
             log.info("static_mounted", url=mount.prefix, directory=root, index=mount.index,
                      hidden=mount.hidden)
-
-
-def _source(app: Any) -> str:
-    """Where the ``[plugins.static]`` options came from, for error messages."""
-    for info in app.plugins.enabled:
-        if info.id == "static" and info.enabled_by == "config":
-            return app.config_source or "the config file"
-    return "app.plugins.enable('static')"

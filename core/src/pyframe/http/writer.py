@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from multidict import CIMultiDict
 
-from .bodies import media_type_of
+from ..logging import get_logger
+from ..request.responses import FileResponse, Response, ResponseCookie, json_encode
+from ..request.streams import stream_item_encoder
 from .direct import direct_response
-from .logging import get_logger
-from .responses import FileResponse, Response, ResponseCookie, json_encode
 
 if TYPE_CHECKING:
-    from .app import PyFrameApp
-    from .context import RequestContext
+    from ..request.context import RequestContext
 
-__all__ = ["send", "UpgradedResponse", "stream_item_encoder"]
+__all__ = ["send", "UpgradedResponse"]
 
 log = get_logger("pyframe")
 _FALLBACK = web.Response(body=b'{"error":"Internal Server Error"}', status=500,
@@ -45,30 +43,6 @@ def _headers_for(content_type: str | None) -> CIMultiDict[str] | None:
     return headers
 
 
-def stream_item_encoder(app: PyFrameApp, content_type: str | None) -> Callable[[Any], bytes]:
-    """How the items of a streamed body with this content type become bytes.
-
-    bytes as they are, str as UTF-8, other objects with the stream encoder a plugin registered
-    for the media type (``pyframe_add_stream_encoders``), else as one JSON line each.
-    Middleware that rewrites a stream (compression) encodes items the same way.
-    """
-    encoder = app.stream_encoders.get(media_type_of(content_type))
-
-    def encode(item: Any) -> bytes:
-        kind = type(item)
-        if kind is bytes:
-            return item
-        if kind is str:
-            return item.encode()
-        if kind is bytearray or kind is memoryview:
-            return bytes(item)
-        if encoder is not None:
-            return encoder(item)
-        return json_encode(item) + b"\n"
-
-    return encode
-
-
 def _set_cookies(resp: web.StreamResponse, cookies: dict[str, ResponseCookie]) -> None:
     for name, c in cookies.items():
         resp.set_cookie(name, c.value, expires=c.expires_header(), domain=c.domain,
@@ -76,12 +50,11 @@ def _set_cookies(resp: web.StreamResponse, cookies: dict[str, ResponseCookie]) -
                         httponly=c.http_only or None, samesite=c.same_site)
 
 
-def send(app: PyFrameApp, request: web.BaseRequest, context: RequestContext,
-         response: Response) -> Any:
-    """What aiohttp should write for ``response``: a response object, or for a stream an
-    awaitable that writes it."""
+def send(request: web.BaseRequest, context: RequestContext, response: Response) -> Any:
+    """What aiohttp should write for ``response``: a response object, or for a stream a
+    coroutine that writes it."""
     try:
-        return _send(app, request, response)
+        return _send(context, request, response)
     except (ValueError, TypeError) as exc:
         # A middleware or handler built a response aiohttp cannot write (a bad status, a
         # body of the wrong type): a 500, never a traceback to the client.
@@ -90,7 +63,7 @@ def send(app: PyFrameApp, request: web.BaseRequest, context: RequestContext,
         return web.Response(body=_FALLBACK.body, status=500, content_type="application/json")
 
 
-def _send(app: PyFrameApp, request: web.BaseRequest, response: Response) -> Any:
+def _send(context: RequestContext, request: web.BaseRequest, response: Response) -> Any:
     status = response.status
     if type(status) is not int or not 100 <= status <= 599:
         raise ValueError(f"a response status is an int from 100 to 599, got {status!r}")
@@ -111,7 +84,7 @@ def _send(app: PyFrameApp, request: web.BaseRequest, response: Response) -> Any:
         resp = web.FileResponse(response.path, chunk_size=response.chunk_size,
                                 status=response.status, headers=response.headers)
     elif response.is_stream:
-        return _stream(app, request, response)
+        return _stream(context, request, response)
     else:
         resp = web.Response(body=_coerce_body(body), status=response.status,
                             headers=response.headers)
@@ -131,13 +104,14 @@ def _coerce_body(body: Any) -> bytes:
                     f"got {type(body).__name__}")
 
 
-async def _stream(app: PyFrameApp, request: web.BaseRequest,
+async def _stream(context: RequestContext, request: web.BaseRequest,
                   response: Response) -> web.StreamResponse:
     resp = web.StreamResponse(status=response.status, headers=response.headers)
     if response._cookies:
         _set_cookies(resp, response._cookies)
     body = response.body
-    encode = stream_item_encoder(app, response.content_type or response.headers.get("Content-Type"))
+    encode = stream_item_encoder(context.app,
+                                 response.content_type or response.headers.get("Content-Type"))
     await resp.prepare(request)
     try:
         if request.method != "HEAD":

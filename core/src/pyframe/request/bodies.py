@@ -19,10 +19,10 @@ from python_multipart.multipart import (
     parse_options_header,
 )
 
-from .errors import BadRequest
+from ..errors import BadRequest
 
 __all__ = ["MultiValueDict", "UploadedFile", "decode_json", "decode_urlencoded",
-           "decode_multipart", "BodyDecoder", "media_type_of"]
+           "decode_multipart", "BodyDecoder", "BUILTIN_DECODERS"]
 
 BodyDecoder = Callable[[bytes, str], Any]
 _json_decoder = msgspec.json.Decoder()
@@ -71,12 +71,6 @@ class UploadedFile:
 
     def __repr__(self) -> str:
         return f"<UploadedFile {self.name}={self.filename!r} {self.content_type} {self.size} B>"
-
-
-def media_type_of(content_type: str | None) -> str:
-    if not content_type:
-        return ""
-    return content_type.split(";", 1)[0].strip().lower()
 
 
 def decode_json(body: bytes, content_type: str = "") -> Any:

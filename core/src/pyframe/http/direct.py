@@ -17,7 +17,7 @@ from aiohttp.helpers import rfc822_formatted_time
 from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
 from multidict import CIMultiDict
 
-from .status import get_description
+from ..status import get_description
 
 try:  # aiohttp's own serializer validates header names and values against injection
     from aiohttp.http_writer import _serialize_headers

@@ -9,33 +9,27 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import re
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from aiohttp import web
 
-from .bodies import (
-    MultiValueDict,
-    decode_json,
-    decode_multipart,
-    decode_urlencoded,
-    media_type_of,
-)
-from .errors import (
+from ..errors import (
     BadRequest,
     HTTPError,
     PayloadTooLarge,
     UnprocessableContent,
     UnsupportedMediaType,
 )
+from .bodies import MultiValueDict, decode_json, decode_multipart, decode_urlencoded
+from .negotiation import accept_quality, media_type_of, parse_accept
 
 if TYPE_CHECKING:
-    from .app import PyFrameApp
+    from ..app import PyFrameApp
     from .routing import Route
 
-__all__ = ["RequestContext", "parse_accept", "accept_quality", "parse_accept_encoding"]
+__all__ = ["RequestContext", "read_body", "read_chunk"]
 
 _ids = itertools.count(1)
 _id_prefix = os.urandom(4).hex()
@@ -78,6 +72,26 @@ class RequestContext:
     @property
     def full_path(self) -> str:
         return self.request.path_qs
+
+    @property
+    def raw_path(self) -> str:
+        """The path as sent, still percent-encoded (what the router matched)."""
+        return self.request.rel_url.raw_path
+
+    @property
+    def query_string(self) -> str:
+        """The query string as sent, still percent-encoded, without the ``?``."""
+        return self.request.rel_url.raw_query_string
+
+    @property
+    def scheme(self) -> str:
+        """``"https"`` over TLS, else ``"http"``."""
+        return self.request.scheme
+
+    @property
+    def host(self) -> str | None:
+        """The ``Host`` the client asked for (``host[:port]``)."""
+        return self.request.host
 
     @property
     def query_params(self) -> MultiValueDict:
@@ -261,11 +275,11 @@ class RequestContext:
             if not body:
                 self._data = None
             else:
-                decoder = self.app._body_decoders.get(media)
+                decoder = self.app.body_decoders.get(media)
                 if decoder is None and media.endswith("+json"):
                     decoder = decode_json
                 if decoder is None:
-                    known = ", ".join(sorted(self.app._body_decoders))
+                    known = ", ".join(sorted(self.app.body_decoders))
                     raise UnsupportedMediaType(detail=f"no decoder for "
                                                       f"{media or 'a body without Content-Type'}; "
                                                       f"this app reads {known}")
@@ -318,70 +332,3 @@ async def read_body(request: web.BaseRequest, limit: int) -> bytes:
     if length is not None and size < length:
         raise BadRequest(detail="the body ended before its Content-Length")
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-def parse_accept(header: str) -> list[tuple[str, str, float]]:
-    """Parse an Accept header into (type, subtype, q) triples."""
-    ranges = []
-    for item in header.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        media, *params = (p.strip() for p in item.split(";"))
-        q = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = max(0.0, min(1.0, float(value)))
-                except ValueError:
-                    q = 0.0
-        main, _, sub = media.lower().partition("/")
-        ranges.append((main, sub or "*", q))
-    return ranges
-
-
-def accept_quality(ranges: list[tuple[str, str, float]], content_type: str) -> float:
-    """The q-value the most specific matching range gives ``content_type`` (0 when none)."""
-    main, _, sub = media_type_of(content_type).partition("/")
-    best, best_rank = 0.0, -1
-    for rmain, rsub, q in ranges:
-        if rmain == main and rsub == sub:
-            rank = 2
-        elif rmain == main and rsub == "*":
-            rank = 1
-        elif rmain == "*":
-            rank = 0
-        else:
-            continue
-        if rank > best_rank:
-            best, best_rank = q, rank
-    return best
-
-
-_QVALUE = re.compile(r"^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$")
-
-
-def parse_accept_encoding(header: str) -> dict[str, float]:
-    """``"gzip;q=0.8, br"`` -> ``{"gzip": 0.8, "br": 1.0}``.
-
-    A malformed entry (a q-value outside RFC 9110's grammar) is skipped rather than guessed at;
-    the first entry for a coding wins; ``x-gzip`` counts as ``gzip``. Plugins that negotiate a
-    content coding (compression, precompressed static files) share this reading.
-    """
-    prefs: dict[str, float] = {}
-    for part in header.split(","):
-        coding, _, params = part.partition(";")
-        coding = coding.strip().lower()
-        if not coding:
-            continue
-        q = 1.0
-        for param in params.split(";") if params else ():
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                value = value.strip()
-                q = float(value) if _QVALUE.match(value) else -1.0
-        if q < 0:
-            continue
-        prefs.setdefault("gzip" if coding == "x-gzip" else coding, q)
-    return prefs

@@ -12,7 +12,7 @@ from typing import Any
 
 import importlib_metadata
 
-from .plugins import EXPORTS_GROUP, blocked_ids
+from .discovery import EXPORTS_GROUP, blocked_ids
 
 __all__ = ["load_export", "exports_getattr"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 __all__ = ["render_plugin", "TEMPLATE_DIR"]
 
-TEMPLATE_DIR = Path(__file__).parent / "templates" / "plugin"
+TEMPLATE_DIR = Path(__file__).parents[1] / "templates" / "plugin"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 

@@ -1,36 +1,40 @@
-"""The request path: from aiohttp's request to the middleware chain, the handler, and back.
+"""The request path of a started app: route, context, middleware chain, handler, response.
 
-`PyFrameApp` inherits these methods; they are split out because they are the per-request half
-of the app, where every line runs on every request.
+The app builds one :class:`Dispatcher` when it starts, from its routes, middleware and what
+plugins contributed; aiohttp's connection calls :meth:`Dispatcher.handle` for every request.
+Every line of ``handle`` and ``endpoint`` runs on every request.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import functools
 import inspect
 import traceback
-from collections.abc import AsyncIterable, Callable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from dataclasses import is_dataclass
 from time import perf_counter
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from aiohttp import web
 
-from .context import RequestContext, accept_quality, parse_accept
-from .direct import DirectResponse
-from .errors import HTTPError, ServiceUnavailable
-from .logging import get_logger
+from ..errors import HTTPError, ServiceUnavailable
+from ..logging import get_logger
+from .context import RequestContext
+from .middleware import compose
+from .negotiation import accept_quality, parse_accept
 from .responses import JSON, Response, StreamingResponse, is_response_dict, json_encode
 from .routing import WEBSOCKET, Route
-from .wire import send
 
 if TYPE_CHECKING:
-    from .app import PyFrameApp
+    from ..app import PyFrameApp
 
-__all__ = ["RequestHandling", "Deadlines", "CONTEXT_KEY", "debug_response", "maybe_await"]
+__all__ = ["Dispatcher", "Deadlines", "CONTEXT_KEY", "Writer", "debug_response", "maybe_await"]
+
+# Writes a finished Response to aiohttp (pyframe.http.writer.send): what it returns is the
+# aiohttp response, or for a stream a coroutine producing it.
+Writer = Callable[[web.BaseRequest, RequestContext, Response], Any]
 
 log = get_logger("pyframe")
 # Where the access logger finds the context of a finished request.
@@ -95,8 +99,44 @@ class Deadlines:
             del self.running[task]
 
 
-class RequestHandling:
-    """The per-request methods of PyFrameApp."""
+class Dispatcher:
+    """One started app's request path; see the module docstring.
+
+    ``middleware`` is every middleware of the app and its plugins (ordered here by their
+    ``order``); ``write`` turns the final Response into aiohttp's; ``ws_handler`` upgrades
+    WebSocket routes (the ws plugin's); ``encoders`` map handler return types to something
+    sendable; ``exception_handlers`` map exception types to handlers. The app's error-handler
+    dict is shared, so ``set_errorhandler`` works while serving.
+    """
+
+    def __init__(self, app: PyFrameApp, *, middleware: list[Any], write: Writer,
+                 ws_handler: Callable[..., Awaitable[Any]] | None = None,
+                 encoders: Mapping[type, Callable[[Any], Any]] | None = None,
+                 exception_handlers: Mapping[type[BaseException], Callable[..., Any]] | None
+                 = None, handler_timeout: float | None = None) -> None:
+        self.app = app
+        self.router = app.router
+        self.write = write
+        self.error_handlers = app.error_handlers
+        self.exception_handlers = dict(exception_handlers or {})
+        self._ws_handler = ws_handler
+        self._websocket_routes = ws_handler is not None
+        self._encoders = dict(encoders or {})
+        self._encoder_cache: dict[type, Callable[[Any], Any] | None] = {}
+        self.handler_timeout = handler_timeout
+        self._deadlines: Deadlines | None = None
+        self.chain, self.middleware = compose(middleware, self.endpoint, self.to_response)
+
+    def start(self) -> None:
+        """Start what runs beside requests (the handler-timeout check); needs the loop."""
+        if self.handler_timeout is not None and self._deadlines is None:
+            self._deadlines = Deadlines(self.app, self.handler_timeout)
+            self._deadlines.start()
+
+    async def stop(self) -> None:
+        if self._deadlines is not None:
+            await self._deadlines.stop()
+            self._deadlines = None
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         """aiohttp's low-level handler: one request in, one response out."""
@@ -115,27 +155,29 @@ class RequestHandling:
                 route, params = self.router.match(method, raw_path)
         except HTTPError as exc:
             route, params, error = None, {}, exc
-        context = RequestContext(self, request, route, params)
+        app = self.app
+        context = RequestContext(app, request, route, params)
         if error is not None:
             context.route_error = error
-        if self.access_log:
+        if app.access_log:
             # uvloop's clock ticks in milliseconds; the access line wants better.
             context.started = perf_counter()
             request[CONTEXT_KEY] = context
         try:
-            response = await self._chain(context)  # type: ignore[misc]
+            response = await self.chain(context)
         except HTTPError as exc:
             response = await self.render_http_error(context, exc)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             response = await self.render_exception(context, exc)
-        resp = send(self, request, context, response)
-        if type(resp) is not DirectResponse and inspect.isawaitable(resp):
+        resp = self.write(request, context, response)
+        if type(resp) is CoroutineType:
             return await resp  # a stream: written while the client reads
         return resp
 
-    async def _endpoint(self, context: RequestContext) -> Response:
+    async def endpoint(self, context: RequestContext) -> Response:
+        """The innermost link of the chain: run the route's handler."""
         route = context.route
         if route is None:
             return await self.render_http_error(context, context.route_error)
@@ -147,19 +189,13 @@ class RequestHandling:
             deadlines = self._deadlines
             if deadlines is None:
                 result = (await route.handler(context) if route.is_async
-                          else await self.run_sync(route.handler, context))
+                          else await self.app.run_sync(route.handler, context))
             else:
                 result = await deadlines.run(route, context)
         except HTTPError as exc:
             return await self.render_http_error(context, exc)
         # to_response tests dict and str by identity before the (slower, ABC) Response check.
         return self.to_response(result, context)
-
-    async def run_sync(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run a blocking callable in the app's bounded thread pool."""
-        loop = asyncio.get_running_loop()
-        ctx = contextvars.copy_context()
-        return await loop.run_in_executor(self._executor, functools.partial(ctx.run, fn, *args))
 
     def to_response(self, result: Any, context: RequestContext | None = None) -> Response:
         """Turn what a handler or middleware returned into a Response."""
@@ -209,8 +245,16 @@ class RequestHandling:
         return found
 
     # Errors.
+    async def render_error(self, context: RequestContext, exc: BaseException) -> Response:
+        """The response the core gives for ``exc``: an HTTPError's status, or a 500."""
+        if isinstance(exc, HTTPError):
+            return await self.render_http_error(context, exc)
+        if not isinstance(exc, Exception):
+            raise exc
+        return await self.render_exception(context, exc)
+
     async def render_http_error(self, context: RequestContext, exc: HTTPError) -> Response:
-        handler = self._error_handlers.get(exc.status)
+        handler = self.error_handlers.get(exc.status)
         if handler is not None:
             try:
                 result = await maybe_await(handler(context, exc))
@@ -238,19 +282,19 @@ class RequestHandling:
                 exc = handler_exc
         log.error("request_failed", request_id=context.request_id, method=context.method,
                   path=context.path, exc_info=exc)
-        if self.debug:
+        if self.app.debug:
             return debug_response(context, exc)
         error = HTTPError(500)
         error.__cause__ = exc
-        if 500 in self._error_handlers:
+        if 500 in self.error_handlers:
             return await self.render_http_error(context, error)
         return Response(b'{"error":"Internal Server Error"}', status=500, content_type=JSON)
 
     def _exception_handler_for(self, kind: type[BaseException]) -> Callable[..., Any] | None:
-        if not self._exception_handlers:
+        if not self.exception_handlers:
             return None
         for base in kind.__mro__:
-            handler = self._exception_handlers.get(base)
+            handler = self.exception_handlers.get(base)
             if handler is not None:
                 return handler
         return None

@@ -1,5 +1,8 @@
 """The HTTP/1.1 connection: aiohttp's RequestHandler plus the limits aiohttp leaves out.
 
+This module and the rest of ``pyframe.http`` are the only places that touch aiohttp's private
+names (tests/core/test_aiohttp_private.py names each one).
+
 aiohttp parses requests and keeps connections alive. This subclass adds a deadline for the
 whole request head (aiohttp alone waits for a slow client forever, up to the keep-alive
 timeout), a way for the body reader to give up on a stalled upload, a cap on open
@@ -19,14 +22,14 @@ from aiohttp import http_exceptions as hx
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
-from .logging import get_logger
-from .responses import json_encode
-from .status import get_description
+from ..logging import get_logger
+from ..request.responses import json_encode
+from ..status import get_description
 
 if TYPE_CHECKING:
-    from .config import ServerConfig
+    from ..config import ServerConfig
 
-__all__ = ["PyFrameServer", "PyFrameRequestHandler", "make_server", "raw_error"]
+__all__ = ["PyFrameServer", "PyFrameRequestHandler", "make_server", "raw_error", "in_flight"]
 
 log = get_logger("pyframe")
 
@@ -280,6 +283,11 @@ class PyFrameServer(web.Server):
                             limit=self.max_connections, refused_total=self.refused)
             return _Refused(self._refusal)
         return PyFrameRequestHandler(self, loop=self._loop, **self._timeouts, **self._kwargs)
+
+
+def in_flight(server: web.Server) -> int:
+    """How many of ``server``'s connections are in the middle of a request."""
+    return sum(1 for conn in server.connections if conn._request_in_progress)
 
 
 def make_server(handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]],

@@ -11,14 +11,14 @@ from typing import Any
 
 import msgspec
 
-from .errors import ConfigError, PluginError
+from ..errors import ConfigError, PluginError
 
 __all__ = ["main", "load_app"]
 
 
 def load_app(target: str) -> Any:
     """Import ``module:attr`` (an app, or a factory returning one) from the working directory."""
-    from .runner import TargetError, resolve_target
+    from ..serve.target import TargetError, resolve_target
 
     try:
         return resolve_target(target)
@@ -27,14 +27,14 @@ def load_app(target: str) -> Any:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .runner import run_target
+    from ..serve.run import run_target
 
     return run_target(args.target, host=args.host, port=args.port, workers=args.workers,
                       reload=args.reload, config=args.config, cert=args.cert, key=args.key)
 
 
 def _built_app(args: argparse.Namespace) -> Any:
-    from .app import PyFrameApp
+    from ..app import PyFrameApp
 
     if getattr(args, "target", None):
         app = load_app(args.target)
@@ -63,7 +63,7 @@ def _cmd_routes(args: argparse.Namespace) -> int:
 
 
 def _plugin_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
-    from .plugins import installed_plugins
+    from ..plugin.discovery import installed_plugins
 
     enabled: dict[str, str] = {}
     if getattr(args, "target", None) or args.config or _config_file_present():
@@ -107,8 +107,8 @@ def _cmd_config_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_config_schema(args: argparse.Namespace) -> int:
-    from .config import LoggingConfig, ServerConfig
-    from .plugins import installed_plugins
+    from ..config import LoggingConfig, ServerConfig
+    from ..plugin.discovery import installed_plugins
 
     sections: dict[str, Any] = {"server": ServerConfig, "logging": LoggingConfig}
     plugins: dict[str, Any] = {}
@@ -186,13 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_plugin_commands(sub: argparse._SubParsersAction) -> None:
-    import pluggy
+    from ..plugin.discovery import installed_plugins
+    from ..plugin.manager import new_manager
 
-    from . import hookspecs
-    from .plugins import installed_plugins
-
-    manager = pluggy.PluginManager("pyframe")
-    manager.add_hookspecs(hookspecs)
+    manager = new_manager()
     for pid, plugin in installed_plugins().items():
         obj = plugin.load()
         if hasattr(getattr(obj, "pyframe_add_commands", None), "pyframe_impl"):

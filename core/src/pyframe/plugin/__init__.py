@@ -1,0 +1,95 @@
+"""The public plugin API: everything a pyframe plugin needs, in one import.
+
+``from pyframe.plugin import hookimpl, Route, PluginConfig, MiddlewareOrder, get_logger, ...``.
+A plugin imports from here and from ``pyframe`` (the app-facing names) and nothing else of the
+core; a test in pyframe's own suite holds the built-in plugins to that. docs/plugins.md
+describes each name.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..config import PluginConfig, validate_section
+from ..errors import (
+    BadRequest,
+    ConfigError,
+    Forbidden,
+    HTTPError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    PluginError,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+    UnprocessableContent,
+    UnsupportedMediaType,
+)
+from ..http.writer import UpgradedResponse
+from ..logging import get_logger
+from ..request.context import RequestContext
+from ..request.middleware import CallNext, Middleware, MiddlewareOrder, middleware_order
+from ..request.negotiation import (
+    accept_quality,
+    media_type_of,
+    parse_accept,
+    parse_accept_encoding,
+)
+from ..request.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    ResponseCookie,
+    StreamingResponse,
+    add_vary,
+    json_encode,
+)
+from ..request.routing import HTTP_METHODS, WEBSOCKET, Route
+from ..request.state import AppKey
+from ..request.streams import DRAINING, draining, stream_item_encoder, until_draining
+from .observe import MetricSample
+from .specs import hookimpl, hookspec
+
+if TYPE_CHECKING:
+    from ..app import PyFrameApp
+
+__all__ = [
+    # Hooks.
+    "hookimpl", "hookspec",
+    # Config.
+    "PluginConfig", "validate_section", "ConfigError", "PluginError",
+    # Routes, middleware, the request and responses.
+    "Route", "WEBSOCKET", "HTTP_METHODS", "RequestContext", "Middleware", "CallNext",
+    "MiddlewareOrder", "middleware_order", "Response", "JSONResponse", "HTMLResponse",
+    "PlainTextResponse", "RedirectResponse", "FileResponse", "StreamingResponse",
+    "ResponseCookie", "UpgradedResponse", "json_encode", "add_vary", "error_response",
+    # Negotiation.
+    "media_type_of", "parse_accept", "accept_quality", "parse_accept_encoding",
+    # HTTP errors.
+    "HTTPError", "BadRequest", "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed",
+    "PayloadTooLarge", "UnsupportedMediaType", "UnprocessableContent", "TooManyRequests",
+    "ServiceUnavailable",
+    # Running beside requests.
+    "AppKey", "run_sync", "draining", "until_draining", "DRAINING", "stream_item_encoder",
+    # Logging and measurements.
+    "get_logger", "MetricSample",
+]
+
+
+async def run_sync(app: PyFrameApp, fn: Any, *args: Any) -> Any:
+    """Run a blocking callable in the app's bounded thread pool (``[server] sync_workers``),
+    keeping context variables: ``await run_sync(context.app, path.read_bytes)``."""
+    return await app.run_sync(fn, *args)
+
+
+async def error_response(context: RequestContext, exc: BaseException) -> Response:
+    """The response the core would give for ``exc`` (an ``HTTPError``'s status and the app's
+    error handler for it, or a 500), for middleware that must answer an error itself and still
+    add its headers (CORS does)."""
+    dispatcher = context.app.dispatcher
+    assert dispatcher is not None, "the app is not started"
+    return await dispatcher.render_error(context, exc)
