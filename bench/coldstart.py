@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import APPS_DIR, BENCH_DIR, free_port, median, wait_for_port
+from benchlib import BENCH_DIR, free_port, median, wait_for_port
 
 PYFRAME_APP = """
 import sys

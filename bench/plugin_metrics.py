@@ -18,7 +18,6 @@ import asyncio
 import os
 import platform
 import re
-import signal
 import statistics
 import subprocess
 import sys

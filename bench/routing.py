@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     print(f"Router.match, best and median of {args.repeat} x {args.number:,} calls")
-    print(f"| case | routes | best ns/match | median ns/match |\n|---|---:|---:|---:|")
+    print("| case | routes | best ns/match | median ns/match |\n|---|---:|---:|---:|")
     for label, n, pattern, path in CASES:
         router = table(n if pattern else 0, pattern)
         route, params = router.match("GET", path)  # the case must really match

@@ -10,7 +10,7 @@ import asyncio
 import contextvars
 import functools
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -26,7 +26,6 @@ from .request.bodies import BUILTIN_DECODERS
 from .request.context import RequestContext
 from .request.dispatch import Dispatcher, maybe_await
 from .request.middleware import MiddlewareList, describe
-from .request.responses import Response
 from .request.routing import HTTP_METHODS, WEBSOCKET, Route, Router
 from .request.state import AppState
 from .request.streams import stream_item_encoder
@@ -339,7 +338,7 @@ class PyFrameApp:
 
     def run(self, host: str | None = None, port: int | None = None, **options: Any) -> None:
         """Serve until Ctrl-C or SIGTERM. Unset arguments come from the ``[server]`` config."""
-        from .serve.process import run_app
+        from .serve.run import run_app
 
         run_app(self, host=host, port=port, **options)
 

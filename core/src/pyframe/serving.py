@@ -5,7 +5,8 @@ from .http.access import AccessLogger
 from .request.streams import draining, until_draining
 from .serve.gunicorn import PyFrameRunner, gunicorn_app
 from .serve.lifecycle import run_loop
-from .serve.process import AppServer, run_app, serve
+from .serve.process import AppServer, serve
+from .serve.run import run_app
 from .serve.tls import tls_context
 
 __all__ = ["AppServer", "serve", "run_app", "run_loop", "draining", "until_draining",

@@ -1,4 +1,4 @@
-"""Serving one app in this process: :class:`AppServer`, :func:`serve` and ``app.run``.
+"""Serving one app in this process: :class:`AppServer` and :func:`serve`.
 
 Shutdown drains: the listening socket closes, the app's draining event is set (long-lived
 responses such as SSE streams and WebSockets watch it and end), in-flight requests get
@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..http.connection import in_flight
-from ..logging import configure_logging, get_logger
+from ..logging import get_logger
 from ..request.streams import draining
-from .lifecycle import Server, run_loop
+from .lifecycle import Server
 from .tls import tls_from
 
 if TYPE_CHECKING:
     from ..app import PyFrameApp
 
-__all__ = ["AppServer", "serve", "run_app"]
+__all__ = ["AppServer", "serve"]
 
 log = get_logger("pyframe")
 
@@ -86,34 +86,3 @@ async def serve(app: PyFrameApp, *, host: str = "127.0.0.1", port: int = 0,
     server = AppServer(app, host, port, sock=sock, ssl_context=ssl_context, cert=cert, key=key,
                        **options)
     await server.serve_forever(on_ready=on_ready, lifeline=lifeline)  # type: ignore[arg-type]
-
-
-def run_app(app: PyFrameApp, host: str | None = None, port: int | None = None, *,
-            workers: int | None = None, reload: bool = False,
-            ssl_context: ssl_module.SSLContext | None = None,
-            cert: str | None = None, key: str | None = None, **options: Any) -> None:
-    """Serve ``app`` until SIGINT or SIGTERM, then drain and exit.
-
-    More than one worker (``workers`` or the config's ``server.workers``) hands over to the
-    supervisor, which needs the app importable as ``module:attr``; so does ``reload``.
-    """
-    from . import run
-    from .target import importing_target
-
-    if importing_target():
-        return  # a worker is importing the module that calls app.run(): serve from the worker
-    loaded = app.load_config()
-    logging_config = loaded.config.logging
-    configure_logging(logging_config.level, logging_config.format)
-    server_config = loaded.config.server
-    workers = workers if workers is not None else server_config.workers
-    if workers > 1 or reload:
-        code = run.run_app_workers(app, host=host, port=port, workers=workers,
-                                          reload=reload, cert=cert, key=key)
-        if code:
-            raise SystemExit(code)
-        return
-    host = host if host is not None else server_config.host
-    port = port if port is not None else server_config.port
-    run_loop(serve(app, host=host, port=port, ssl_context=ssl_context, cert=cert, key=key,
-                   **options))

@@ -4,20 +4,21 @@ supervisor, or with hot reload; the one entry point the CLI and ``app.run()`` sh
 from __future__ import annotations
 
 import asyncio
+import ssl as ssl_module
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..logging import configure_logging, get_logger
 from .lifecycle import bind_socket, run_loop
 from .process import serve
 from .supervisor import Supervisor
-from .target import TargetError, resolve_target, target_of
+from .target import TargetError, importing_target, resolve_target, target_of
 from .tls import tls_context
 
 if TYPE_CHECKING:
     from ..app import PyFrameApp
 
-__all__ = ["run_target", "run_app_workers"]
+__all__ = ["run_app", "run_target", "run_app_workers"]
 
 log = get_logger("pyframe")
 
@@ -110,3 +111,31 @@ def _reload(app: PyFrameApp, *, host: str, port: int, cert: str | None,
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def run_app(app: PyFrameApp, host: str | None = None, port: int | None = None, *,
+            workers: int | None = None, reload: bool = False,
+            ssl_context: ssl_module.SSLContext | None = None,
+            cert: str | None = None, key: str | None = None, **options: Any) -> None:
+    """Serve ``app`` until SIGINT or SIGTERM, then drain and exit.
+
+    More than one worker (``workers`` or the config's ``server.workers``) hands over to the
+    supervisor, which needs the app importable as ``module:attr``; so does ``reload``.
+    """
+    if importing_target():
+        return  # a worker is importing the module that calls app.run(): serve from the worker
+    loaded = app.load_config()
+    logging_config = loaded.config.logging
+    configure_logging(logging_config.level, logging_config.format)
+    server_config = loaded.config.server
+    workers = workers if workers is not None else server_config.workers
+    if workers > 1 or reload:
+        code = run_app_workers(app, host=host, port=port, workers=workers,
+                                          reload=reload, cert=cert, key=key)
+        if code:
+            raise SystemExit(code)
+        return
+    host = host if host is not None else server_config.host
+    port = port if port is not None else server_config.port
+    run_loop(serve(app, host=host, port=port, ssl_context=ssl_context, cert=cert, key=key,
+                   **options))
