@@ -6,6 +6,8 @@ Every import counts — at module level and inside functions — except those un
 - the core (``pyframe``) never imports a plugin (``pyframe_<id>``);
 - a plugin never imports another plugin;
 - a plugin imports only ``pyframe`` and ``pyframe.plugin`` of the core;
+- only ``pyframe.http`` imports aiohttp's internal modules (everything but ``aiohttp`` itself,
+  ``aiohttp.web`` and ``aiohttp.abc``);
 - the core's import graph has no cycle, but for the late-bound calls listed in
   ``UPWARD_CALLS`` (each with its reason).
 """
@@ -20,6 +22,8 @@ __all__ = ["Module", "read_tree", "violations", "UPWARD_CALLS", "PLUGIN_API"]
 
 # The core modules a plugin may import.
 PLUGIN_API = frozenset({"pyframe", "pyframe.plugin"})
+# aiohttp's public modules; the rest are its internals, which only pyframe.http may use.
+AIOHTTP_PUBLIC = frozenset({"aiohttp", "aiohttp.web", "aiohttp.abc"})
 # Imports from a lower layer to a higher one, made inside a function so they run when called,
 # never at import time. Each is the one way across; anything else upward is a cycle.
 UPWARD_CALLS = {
@@ -36,6 +40,8 @@ class Module:
         self.path = path or name
         self.package = name if is_package else name.rpartition(".")[0]
         self.imports: set[str] = set()
+        # The modules named by the statements themselves (``from X import y`` names X).
+        self.modules: set[str] = set()
         self._walk(ast.parse(source, self.path))
 
     def _walk(self, node: ast.AST) -> None:
@@ -49,10 +55,12 @@ class Module:
     def _visit(self, node: ast.AST) -> None:
         if isinstance(node, ast.Import):
             self.imports.update(alias.name for alias in node.names)
+            self.modules.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = self._resolve(node)
             if base:
                 self.imports.add(base)
+                self.modules.add(base)
             # `from pkg import sub` may name a module: targets() keeps the longest known name.
             self.imports.update(f"{base}.{alias.name}" if base else alias.name
                                 for alias in node.names)
@@ -112,9 +120,15 @@ def violations(modules: Mapping[str, Module], core: str = "pyframe") -> list[str
         imported = targets(module)
         top = _top(name)
         if top == core:
+            inside_http = name == f"{core}.http" or name.startswith(f"{core}.http.")
             for target in sorted(imported):
                 if _top(target).startswith(f"{core}_"):
                     found.append(f"{module.path}: the core imports plugin {target}")
+            for target in sorted(module.modules):
+                if _top(target) == "aiohttp" and target not in AIOHTTP_PUBLIC \
+                        and not inside_http:
+                    found.append(f"{module.path}: imports aiohttp's internal {target}; only "
+                                 f"{core}.http may")
             graph[name] = {t for t in imported if _top(t) == core and t != name
                            and (name, t) not in UPWARD_CALLS}
         elif top.startswith(f"{core}_") or name in _third_party(modules, core):

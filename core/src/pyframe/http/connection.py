@@ -52,9 +52,9 @@ def _describe(handler: PyFrameRequestHandler, status: int,
     """The status and a short reason for a request aiohttp could not parse or serve."""
     if isinstance(exc, hx.LineTooLong):
         line = handler._line_length
-        if line is None or line > handler.max_line_size:
-            return 414, f"the request line is longer than {handler.max_line_size} bytes"
-        return 431, f"a header is longer than {handler.max_field_size} bytes"
+        if line is None or line > handler.line_limit:
+            return 414, f"the request line is longer than {handler.line_limit} bytes"
+        return 431, f"a header is longer than {handler.field_limit} bytes"
     if isinstance(exc, hx.BadHttpMethod):
         if exc.message.startswith("Received HTTPS traffic"):
             return 400, "TLS traffic on a plain HTTP port: use http://"
@@ -69,7 +69,7 @@ def _describe(handler: PyFrameRequestHandler, status: int,
         return 400, "invalid body framing (Content-Length or Transfer-Encoding)"
     if isinstance(exc, hx.BadHttpMessage):
         if exc.message == "Too many headers received":
-            return 431, f"more than {handler.max_headers} headers"
+            return 431, f"more than {handler.header_count_limit} headers"
         if _SAFE_MESSAGES.match(exc.message):
             return 400, exc.message
         return 400, "malformed request"
@@ -87,12 +87,17 @@ FRESH_CONNECTION_GRACE = 1.0
 class PyFrameRequestHandler(RequestHandler):
     """One client connection (aiohttp's protocol object), with pyframe's extra limits."""
 
-    __slots__ = ("header_timeout", "body_timeout", "_head_timer", "_awaiting_head",
+    __slots__ = ("header_timeout", "body_timeout", "line_limit", "field_limit",
+                 "header_count_limit", "_head_timer", "_awaiting_head",
                  "_head_seen", "_line_length", "_last_payload", "_first_request")
 
     def __init__(self, manager: PyFrameServer, *, header_timeout: float | None = None,
                  body_timeout: float | None = None, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
+        # Kept here too: aiohttp before 3.13.1 does not keep them on the handler.
+        self.line_limit = kwargs.get("max_line_size", 8190)
+        self.field_limit = kwargs.get("max_field_size", 8190)
+        self.header_count_limit = kwargs.get("max_headers", 32768)
         self.header_timeout = header_timeout
         self.body_timeout = body_timeout
         self._head_timer: asyncio.TimerHandle | None = None

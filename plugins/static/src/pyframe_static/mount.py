@@ -142,22 +142,32 @@ class Mount:
                     # aiohttp sets 206 itself; saying so here lets middleware see it. After an
                     # If-Range date aiohttp checks the date again, so it keeps the 200 it gets.
                     status = 206
+        if status == 206 and not range_header.lstrip().startswith("bytes="):  # type: ignore
+            # aiohttp before 3.14 reads the range unit case-sensitively, but RFC 9110's
+            # "bytes" is case-insensitive (BYTES=0-0): send the part here instead.
+            return self._own_file(context, target.path, chosen, st, etag, headers,
+                                  content_type, span)  # type: ignore[arg-type]
         if aiohttp_agrees and not ignore_range:
             return FileResponse(target.path, status=status, headers=headers,
                                 content_type=content_type)
-        return self._whole_file(context, target.path, chosen, st, etag, headers, content_type)
+        return self._own_file(context, target.path, chosen, st, etag, headers, content_type)
 
-    def _whole_file(self, context: RequestContext, path: str, coding: str | None,
-                    st: os.stat_result, etag: str, headers: dict[str, str],
-                    content_type: str) -> Response:
-        """A 200 with the whole representation, for the cases aiohttp would answer wrongly."""
+    def _own_file(self, context: RequestContext, path: str, coding: str | None,
+                  st: os.stat_result, etag: str, headers: dict[str, str], content_type: str,
+                  span: tuple[int, int] | None = None) -> Response:
+        """The whole representation (200) or one range of it (206), read here, for the cases
+        aiohttp would answer wrongly."""
         if coding is not None:
             path += _SUFFIX[coding]
             headers["Content-Encoding"] = coding
         headers.update(_validators(etag, st.st_mtime))
-        headers["Content-Length"] = str(st.st_size)
         headers["Accept-Ranges"] = "bytes"
-        return StreamingResponse(_read(context.app, path, st.st_size), headers=headers,
+        first, last = span if span is not None else (0, st.st_size - 1)
+        headers["Content-Length"] = str(last - first + 1)
+        if span is not None:
+            headers["Content-Range"] = f"bytes {first}-{last}/{st.st_size}"
+        return StreamingResponse(_read(context.app, path, last - first + 1, first),
+                                 status=206 if span is not None else 200, headers=headers,
                                  content_type=content_type)
 
 
@@ -166,9 +176,11 @@ def _validators(etag: str, mtime: float) -> dict[str, str]:
     return {"ETag": etag, "Last-Modified": last_modified}
 
 
-async def _read(app: Any, path: str, size: int) -> AsyncIterator[bytes]:
+async def _read(app: Any, path: str, size: int, offset: int = 0) -> AsyncIterator[bytes]:
     handle = await app.run_sync(open, path, "rb")
     try:
+        if offset:
+            await app.run_sync(handle.seek, offset)
         remaining = size
         while remaining > 0:
             chunk = await app.run_sync(handle.read, min(_CHUNK, remaining))
