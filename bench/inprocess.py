@@ -202,7 +202,8 @@ def pyframe_server(plain_server: bool = False
         if plain_server:
             # app.handle behind aiohttp's own web.Server: what pyframe's connection class
             # (protocol.py, its limits and bookkeeping) costs per request.
-            return web.Server(app.handle, access_log=None)
+            handle = app.dispatcher.handle if getattr(app, "dispatcher", None) else app.handle
+            return web.Server(handle, access_log=None)
         return app.make_handler()
     return make
 

@@ -239,3 +239,90 @@ async def test_a_change_in_an_imported_module_of_a_package_reloads(tmp_path, mon
         await server.stop()
         for name in [n for n in sys.modules if n.split(".")[0] == "devproject"]:
             del sys.modules[name]
+
+
+SCRIPT = """
+import asyncio
+import json
+
+import aiohttp
+
+import helpers
+from pyframe import PyFrameApp
+from pyframe.server import SimpleDevServer
+
+print("top level ran", flush=True)
+app = PyFrameApp()
+
+
+@app.get("/")
+async def index(context):
+    return helpers.STATE["value"]
+
+
+async def main():
+    server = SimpleDevServer(app, host="127.0.0.1", port=0, hot_reload=False)
+    await server.start()
+    helpers.STATE["value"] = "set by the caller"
+    restarted = await server.restart()
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"http://127.0.0.1:{server.port}/") as resp:
+            body = await resp.text()
+    status = server.get_status()
+    await server.stop()
+    print(json.dumps({"restarted": restarted, "body": body, "reloads": status["reloads"],
+                      "same_helpers": __import__("sys").modules["helpers"] is helpers}))
+
+
+asyncio.run(main())
+"""
+
+
+def test_restart_from_a_script_never_runs_it_again(tmp_path):
+    # The script calls asyncio.run(main()) at its top level and shares state with the app
+    # through a helper module: restart() restarts the app in place, keeps that module, and
+    # does not execute the script a second time.
+    import json
+    import subprocess
+
+    (tmp_path / "helpers.py").write_text('STATE = {"value": "initial"}\n')
+    (tmp_path / "main.py").write_text(SCRIPT)
+    result = subprocess.run([sys.executable, "main.py"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines.count("top level ran") == 1
+    report = json.loads(lines[-1])
+    assert report == {"restarted": True, "body": "set by the caller", "reloads": 1,
+                      "same_helpers": True}
+
+
+async def test_a_reload_keeps_unchanged_modules_and_their_state(tmp_path, monkeypatch):
+    package = tmp_path / "keepproject"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "state.py").write_text("HITS = []\n")
+    (package / "texts.py").write_text('GREETING = "hello 1"\n')
+    (package / "main.py").write_text(
+        "from pyframe import PyFrameApp\n\nfrom . import state\nfrom .texts import GREETING\n\n"
+        "app = PyFrameApp()\n\n\n@app.get('/')\nasync def index(context):\n"
+        "    state.HITS.append(1)\n    return f'{GREETING} {len(state.HITS)}'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from keepproject import state
+    from keepproject.main import app
+
+    server = SimpleDevServer(app, host="127.0.0.1", port=0, hot_reload=False)
+    await server.start()
+    try:
+        url = f"http://127.0.0.1:{server.port}/"
+        assert (await get(url))[2] == "hello 1 1"
+        (package / "texts.py").write_text('GREETING = "hello 2"\n')
+        assert await server.restart() is True
+        # texts changed and main imports it: both are new; state did not change: kept.
+        assert (await get(url))[2] == "hello 2 2"
+        assert sys.modules["keepproject.state"] is state and state.HITS == [1, 1]
+        assert server.app is not app
+    finally:
+        await server.stop()
+        for name in [n for n in sys.modules if n.split(".")[0] == "keepproject"]:
+            del sys.modules[name]

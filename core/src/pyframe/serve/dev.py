@@ -136,6 +136,7 @@ class SimpleDevServer(Server):
     async def start(self) -> None:
         """Start the app and listen; returns once connections are being accepted."""
         await super().start()
+        self._reloader_for()  # what is loaded now is what a later reload compares against
         if self.hot_reload:
             await self._watch()
 

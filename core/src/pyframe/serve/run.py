@@ -49,8 +49,13 @@ def run_app_workers(app: PyFrameApp, *, host: str | None, port: int | None, work
         what = "reloading" if reload else "serving several workers"
         raise TargetError(f"{what} imports the app again, but this app is not a module-level "
                           "name: define it at module level, or run `pyframe run module:app`")
+    config = app._config_path
+    if reload and target.split(":")[0].endswith(".py"):
+        # The app lives in the script being run, which a reload never runs again: serve the
+        # copy its file gives as a module (its `if __name__ == "__main__":` part does not run).
+        app = resolve_target(target, config=config)
     return _run(app, target, host=host, port=port, workers=workers, reload=reload,
-                config=app._config_path, cert=cert, key=key)
+                config=config, cert=cert, key=key)
 
 
 def _run(app: PyFrameApp, target: str, *, host: str | None, port: int | None,
