@@ -1,0 +1,166 @@
+"""The limiter's strategy interface, and GCRA behind it: keys, script arguments, both halves.
+
+A strategy turns (client, limits) into one atomic operation for the shared key-value store: a
+Lua script for Redis and a Python function over the in-memory data, with the same arguments,
+the same stored values and the same reply, so the plugin never knows which backend ran it.
+Another algorithm (or an adapter to another library) is another class with these members.
+Pure: no pyframe import.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from importlib.resources import files
+from typing import Protocol
+
+from .gcra import Decision, LimitState, Rate, ceil_div, decide
+from .keys import storage_tag
+from .limits import Limit, check_names
+
+__all__ = ["RateLimitStrategy", "BucketStore", "GcraStrategy", "GCRA_LUA", "ScriptError",
+           "encode_reply"]
+
+GCRA_LUA = files(__package__).joinpath("gcra.lua").read_text(encoding="utf-8")
+# What the Lua script accepts as a number: 1-16 ASCII digits. Stricter than int(), on purpose:
+# both halves must read the same strings the same way, including ones they did not write.
+_WHOLE = re.compile(r"[0-9]{1,16}")
+# Storage keys put the client's tag in braces so that all of one client's buckets hash to one
+# Redis Cluster slot (one script call may only touch one slot). The prefix must not add braces.
+_PREFIX = re.compile(r"^[A-Za-z0-9_.:-]{0,64}$")
+
+
+class BucketStore(Protocol):
+    """The slice of the memory store's data the Python half touches, with Redis's semantics.
+
+    A subset of the shared backends' ``DataView``: ``time()`` as ``redis.call('TIME')``,
+    ``get``, and ``set`` with a TTL in milliseconds (``px``).
+    """
+
+    def time(self) -> tuple[int, int]: ...
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def set(self, key: str, value: bytes, px: int | None = None) -> None: ...
+
+
+class ScriptError(ValueError):
+    """Raised by the Python half where the Lua script answers an error (bad arguments)."""
+
+
+class RateLimitStrategy(Protocol):
+    """What the plugin needs from an algorithm.
+
+    ``keys`` and ``arguments`` build one call; ``lua`` runs it on Redis (server time from
+    ``TIME``); ``apply`` runs it on the in-memory store, synchronously, with the store's clock
+    (or ``now_us`` when given); ``decode`` reads either reply. Both halves must agree exactly.
+    """
+
+    name: str
+    lua: str
+
+    def keys(self, prefix: str, client_key: str, scope: str,
+             limits: Sequence[Limit]) -> list[str]: ...
+
+    def arguments(self, limits: Sequence[Limit], cost: int = 1) -> list[str]: ...
+
+    def apply(self, store: BucketStore, keys: Sequence[str], args: Sequence[str | bytes],
+              now_us: int | None = None) -> list[int]: ...
+
+    def decode(self, reply: Sequence[int], cost: int = 1) -> Decision: ...
+
+
+def _whole(value: str | bytes | int) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("ascii")
+        except UnicodeDecodeError:
+            return None
+    if not isinstance(value, str) or not _WHOLE.fullmatch(value):
+        return None
+    return int(value)
+
+
+class GcraStrategy:
+    """GCRA: one key per limit holding its TAT; see gcra.py for the math, gcra.lua for Redis."""
+
+    name = "gcra"
+    lua = GCRA_LUA
+
+    def keys(self, prefix: str, client_key: str, scope: str,
+             limits: Sequence[Limit]) -> list[str]:
+        """``<prefix>{<client tag>}:<scope>:<limit name>`` for each limit.
+
+        The tag is a digest of the client key, so addresses, user ids and API keys are not
+        stored in clear and a client cannot make keys of any length. The scope (``default``, a
+        rule's pattern) keeps different rules' buckets apart; names have no ':' so the key
+        splits one way only.
+        """
+        if not _PREFIX.match(prefix):
+            raise ValueError(f"a key prefix is up to 64 letters, digits, '_', '.', ':' or '-', "
+                             f"got {prefix!r}")
+        tag = storage_tag(client_key)
+        return [f"{prefix}{{{tag}}}:{scope}:{limit.name}" for limit in limits]
+
+    def arguments(self, limits: Sequence[Limit], cost: int = 1) -> list[str]:
+        if not limits:
+            raise ValueError("a decision needs at least one limit")
+        check_names(limits)
+        if not isinstance(cost, int) or isinstance(cost, bool) or cost < 1:
+            raise ValueError(f"a request costs a whole number >= 1, got {cost!r}")
+        for limit in limits:
+            if cost > limit.burst:
+                raise ValueError(f"a request of cost {cost} can never fit the burst of "
+                                 f"{limit.burst} of limit {limit.name!r}")
+        args = [str(cost)]
+        for limit in limits:
+            args += (str(limit.interval_us), str(limit.tolerance_us))
+        return args
+
+    def apply(self, store: BucketStore, keys: Sequence[str], args: Sequence[str | bytes],
+              now_us: int | None = None) -> list[int]:
+        """The Python half: what gcra.lua does, on ``store``, at ``now_us`` (default: the
+        store's ``time()``, as the script reads ``TIME``).
+
+        Raises ScriptError where the script answers an error, for the same arguments.
+        """
+        n = len(keys)
+        if n < 1 or len(args) != 1 + 2 * n:
+            raise ScriptError(f"expected 1 + 2 x {n} arguments, got {len(args)}")
+        cost = _whole(args[0])
+        if cost is None or cost < 1:
+            raise ScriptError("bad cost")
+        rates = []
+        for i in range(n):
+            interval, tolerance = _whole(args[1 + 2 * i]), _whole(args[2 + 2 * i])
+            if interval is None or tolerance is None or interval < 1 \
+                    or cost * interval > tolerance:
+                raise ScriptError(f"bad rate for key {i + 1}")
+            rates.append(Rate(interval, tolerance))
+        if now_us is None:
+            seconds, micros = store.time()
+            now_us = seconds * 1_000_000 + micros
+        tats = [_whole(store.get(key) or b"") for key in keys]
+        decision, new = decide(rates, tats, now_us, cost)
+        if new is not None:
+            for key, tat, state in zip(keys, new, decision.states):
+                store.set(key, str(tat).encode("ascii"), px=ceil_div(state.full_us, 1000))
+        return encode_reply(decision)
+
+    def decode(self, reply: Sequence[int], cost: int = 1) -> Decision:
+        """Read a reply of either half back into a Decision."""
+        if len(reply) < 6 or len(reply) % 3:
+            raise ValueError(f"a GCRA reply has 3 + 3 x n integers, got {len(reply)}")
+        values = [int(v) for v in reply]
+        states = tuple(LimitState(*values[i:i + 3]) for i in range(3, len(values), 3))
+        return Decision(values[0] == 1, values[1], values[2], cost, states)
+
+
+def encode_reply(decision: Decision) -> list[int]:
+    """The script's reply for a decision: flat integers, as Redis returns a Lua table."""
+    reply = [int(decision.allowed), decision.retry_after_us, decision.now_us]
+    for state in decision.states:
+        reply += (state.remaining, state.reset_us, state.full_us)
+    return reply
