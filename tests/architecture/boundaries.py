@@ -5,7 +5,7 @@ Every import counts — at module level and inside functions — except those un
 
 - the core (``pyframe``) never imports a plugin (``pyframe_<id>``);
 - a plugin never imports another plugin;
-- a plugin imports only ``pyframe`` and ``pyframe.plugin`` of the core;
+- a plugin imports only ``pyframe``, ``pyframe.plugin`` and ``pyframe.backends`` of the core;
 - only ``pyframe.http`` imports aiohttp's internal modules (everything but ``aiohttp`` itself,
   ``aiohttp.web`` and ``aiohttp.abc``);
 - the core's import graph has no cycle, but for the late-bound calls listed in
@@ -20,8 +20,9 @@ from pathlib import Path
 
 __all__ = ["Module", "read_tree", "violations", "UPWARD_CALLS", "PLUGIN_API"]
 
-# The core modules a plugin may import.
-PLUGIN_API = frozenset({"pyframe", "pyframe.plugin"})
+# The core modules a plugin may import: the app-facing names, the plugin API, and the
+# shared-backend contracts for distributions that implement a backend (pyframe-redis).
+PLUGIN_API = frozenset({"pyframe", "pyframe.plugin", "pyframe.backends"})
 # aiohttp's public modules; the rest are its internals, which only pyframe.http may use.
 AIOHTTP_PUBLIC = frozenset({"aiohttp", "aiohttp.web", "aiohttp.abc"})
 # Imports from a lower layer to a higher one, made inside a function so they run when called,
@@ -59,9 +60,9 @@ class Module:
         elif isinstance(node, ast.ImportFrom):
             base = self._resolve(node)
             if base:
-                self.imports.add(base)
                 self.modules.add(base)
-            # `from pkg import sub` may name a module: targets() keeps the longest known name.
+            # `from pkg import sub` imports pkg.sub when that is a module, else a name of pkg:
+            # targets() keeps the longest name that is a known module.
             self.imports.update(f"{base}.{alias.name}" if base else alias.name
                                 for alias in node.names)
         self._walk(node)

@@ -1,0 +1,1 @@
+"""Tests of the shared backends: contracts, memory bounds, registry, Redis faults."""
