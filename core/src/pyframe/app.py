@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .backends import BackendRegistry
 from .config import Config, LoadedConfig, load_config
 from .errors import PluginError
 from .http.connection import PyFrameServer, make_server
@@ -82,6 +83,9 @@ class PyFrameApp:
         self._shutdown: list[Callable[[PyFrameApp], Any]] = []
         self.dispatcher: Dispatcher | None = None
         self._plugin_routes: list[Route] = []
+        # The shared backends plugins open by URL (pyframe.plugin.open_backend): one instance
+        # per URL, closed after the plugins' stop hooks.
+        self.backends = BackendRegistry()
         self._executor: ThreadPoolExecutor | None = None
         self._handler_timeout: float | None = None
         self.started = False
@@ -306,6 +310,8 @@ class PyFrameApp:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+        backends, self.backends = self.backends, BackendRegistry()
+        await backends.close()
 
     # The request path, for code that serves the app itself.
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:

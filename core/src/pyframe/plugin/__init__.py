@@ -10,6 +10,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..backends import (
+    AtomicOp,
+    BackendClosed,
+    BackendError,
+    BackendHealth,
+    BackendLease,
+    BackendUnavailable,
+    Broker,
+    BusState,
+    DataView,
+    EventLog,
+    KeyValueStore,
+    LogEntry,
+    LogRead,
+    MessageTooLarge,
+    OperationFailed,
+    Subscription,
+    SubscriptionClosed,
+    validate_url,
+)
 from ..config import PluginConfig, validate_section
 from ..errors import (
     BadRequest,
@@ -77,6 +97,11 @@ __all__ = [
     "AppKey", "run_sync", "draining", "until_draining", "DRAINING", "stream_item_encoder",
     # Logging and measurements.
     "get_logger", "MetricSample",
+    # The shared backends (docs/backends.md).
+    "check_backend_url", "open_backend", "BackendLease", "Broker", "Subscription",
+    "KeyValueStore", "AtomicOp", "DataView", "EventLog", "LogEntry", "LogRead", "BusState",
+    "BackendHealth", "BackendError", "BackendUnavailable", "BackendClosed", "MessageTooLarge",
+    "OperationFailed", "SubscriptionClosed",
 ]
 
 
@@ -93,3 +118,29 @@ async def error_response(context: RequestContext, exc: BaseException) -> Respons
     dispatcher = context.app.dispatcher
     assert dispatcher is not None, "the app is not started"
     return await dispatcher.render_error(context, exc)
+
+
+def check_backend_url(url: str | None, *, source: str, key: str) -> str:
+    """Check a backend URL from a plugin's config without connecting: the URL to open later.
+
+    None or "" mean the embedded ``memory://``. A malformed URL, a bad option or a scheme no
+    installed distribution serves raises ``ConfigError`` naming ``source`` and ``key``
+    (``pyframe.toml: plugins.ws.backend: no installed backend serves redis:// URLs ...``).
+    """
+    try:
+        return validate_url(url)
+    except BackendError as exc:
+        raise ConfigError(f"{source}: {key}: {exc}") from None
+
+
+async def open_backend(app: PyFrameApp, url: str | None) -> BackendLease:
+    """The shared backend for ``url`` (call it from ``pyframe_start_app``): one instance per
+    URL for the whole app, however many plugins name it, given back when the app stops."""
+    lease = await app.backends.open(url)
+    if lease.scheme == "memory" and app.config.server.workers > 1:
+        get_logger("pyframe").warning(
+            "backend_memory_with_workers", backend=lease.url,
+            workers=app.config.server.workers,
+            detail="memory:// is per process: each worker sees only its own state; name a "
+                   "redis:// backend to share it")
+    return lease

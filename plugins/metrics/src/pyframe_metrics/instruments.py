@@ -48,6 +48,7 @@ class Instruments:
         self.namespace = namespace
         self.multiprocess_dir = multiprocess_dir
         self.registry = CollectorRegistry(auto_describe=True)
+        self._extra: list[Any] = []
         registry = self.registry
         self.multiprocess = multiprocess_dir is not None
         self._bounds = tuple(sorted(b for b in buckets if b != float("inf")))
@@ -139,12 +140,19 @@ class Instruments:
             gauge = self._connections[kind] = self.connections.labels(kind)
         return gauge
 
+    def add_collector(self, collector: Any) -> None:
+        """Report ``collector``'s families too (in multiprocess mode, this process's view)."""
+        self.registry.register(collector)
+        self._extra.append(collector)
+
     # Reading. Blocking in multiprocess mode (it reads every worker's files): run in a thread.
     def _collecting_registry(self) -> Any:
         if self.multiprocess_dir is None:
             return self.registry
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=self.multiprocess_dir)
+        for collector in self._extra:
+            registry.register(collector)
         return registry
 
     def exposition(self, accept: str) -> tuple[bytes, str]:

@@ -104,6 +104,12 @@ class MetricsPlugin:
             if not multiprocess_ready():
                 raise PluginError(_too_late(ENV_MULTIPROC))
         self.instruments = Instruments(self.config.namespace, self.config.buckets, directory)
+        from .reported import ReportedCollector, backend_samples
+
+        sources = [lambda: backend_samples(app)]
+        for answer in app.plugins.hook.pyframe_add_metric_sources(app=app):
+            sources.extend(answer or ())
+        self.instruments.add_collector(ReportedCollector(sources))
         self.server_metrics = self.instruments.server_metrics
         self.middleware.bind(self.instruments)
         log.info("metrics_started", multiprocess_dir=directory,
