@@ -1,0 +1,14 @@
+"""The hostile-input battery (issue 19): a real pyframe server attacked over 127.0.0.1.
+
+Families here: HTTP framing and smuggling, head and field limits, slow and idle clients,
+non-reading clients and memory, pipelining floods, bodies (plain and compressed), request text
+that is not UTF-8, error-body reflection, response header injection, static traversal and
+ranges, CORS look-alike origins, faults, shutdown, aiohttp's pure-Python parser, and property
+tests of the router, query strings, cookies, headers, multipart bodies and config loading.
+
+Families that come later, with their plugins: auth (JWT ``alg: none`` and key confusion,
+tampered and oversized session cookies), ratelimit (spoofed ``X-Forwarded-For``), ws
+(protocol violations, oversized and deflate-bomb messages, 1001 on shutdown), sse (field
+injection, oversized ``Last-Event-ID``, the encoder property test, streams ending on
+shutdown), and Redis stopping and coming back under each of them.
+"""
