@@ -196,3 +196,16 @@ async def test_session_without_plugin_says_what_to_install(app):
     app.get("/s")(lambda context: {"s": context.session})
     async with TestClient(app) as client, client.get("/s") as resp:
         assert resp.status == 500
+
+
+async def test_http_version_and_remote_port():
+    from pyframe import PyFrameApp
+    from pyframe.testing import TestClient
+
+    app = PyFrameApp()
+    app.get("/")(lambda context: {"version": context.http_version,
+                                  "port": context.remote_port})
+    async with TestClient(app) as client, client.get("/") as resp:
+        body = await resp.json()
+    assert body["version"] == "1.1"
+    assert isinstance(body["port"], int) and 0 < body["port"] < 65536

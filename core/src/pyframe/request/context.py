@@ -112,6 +112,19 @@ class RequestContext:
         return self.request.remote
 
     @property
+    def remote_port(self) -> int | None:
+        """The client's port (None over a Unix socket, or when the peer is unknown)."""
+        transport = self.request.transport
+        peer = transport.get_extra_info("peername") if transport is not None else None
+        return peer[1] if isinstance(peer, tuple) and len(peer) >= 2 else None
+
+    @property
+    def http_version(self) -> str:
+        """``"1.1"`` or ``"1.0"``."""
+        version = self.request.version
+        return f"{version.major}.{version.minor}"
+
+    @property
     def user_agent(self) -> str:
         return self.request.headers.get("User-Agent", "")
 

@@ -84,18 +84,7 @@ def request_from_context(context: RequestContext) -> Request:
     except RuntimeError:
         content = b""  # an error answered before the body was read (413, 405, ...)
     params = {name: values[0] for name, values in parse_qs(context.query_string).items()}
-    # The aiohttp request behind the context: the public RequestContext has neither the
-    # HTTP version nor the client's port (see docs/migrating-from-outside.md).
-    raw = context.request
-    version = f"HTTP/{raw.version.major}.{raw.version.minor}"
-    request = Request(context.method, headers, content, version, context.raw_path,
-                      _address(context), params=params, context=context)
+    address = (context.remote_addr or "", context.remote_port or 0)
+    request = Request(context.method, headers, content, f"HTTP/{context.http_version}",
+                      context.raw_path, address, params=params, context=context)
     return request
-
-
-def _address(context: RequestContext) -> tuple[str, int]:
-    transport = context.request.transport
-    peer = transport.get_extra_info("peername") if transport is not None else None
-    if isinstance(peer, tuple) and len(peer) >= 2:
-        return str(peer[0]), int(peer[1])
-    return context.remote_addr or "", 0
