@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .limits import Limit
 
-__all__ = ["Rate", "LimitState", "Decision", "decide", "ceil_div", "MICROS"]
+__all__ = ["Rate", "LimitState", "Decision", "decide", "decide_reply", "decision_of", "ceil_div",
+           "MICROS"]
 
 MICROS = 1_000_000
 
@@ -46,8 +48,8 @@ class Rate:
         return self.tolerance_us // self.interval_us
 
 
-@dataclass(frozen=True, slots=True)
-class LimitState:
+# Tuples, not dataclasses: one of each is built per request, and a tuple is built in C.
+class LimitState(NamedTuple):
     """One limit's standing after a decision.
 
     ``remaining``: requests this limit alone would still admit right now.
@@ -60,8 +62,7 @@ class LimitState:
     full_us: int
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """The answer for one request: admitted or not, when to retry, each limit's standing.
 
     ``states`` follows the order of the limits passed in. A refused request consumed nothing.
@@ -83,17 +84,58 @@ class Decision:
         return not self.allowed and self.states[index].remaining < self.cost
 
 
-def _standing(rate: Rate, tat: int, now_us: int) -> LimitState:
+def _standing(interval: int, tolerance: int, tat: int, now_us: int, out: list[int]) -> None:
+    # Appends (remaining, reset_us, full_us) for one limit whose TAT is ``tat``.
     used = tat - now_us
-    avail = rate.tolerance_us - used
+    avail = tolerance - used
     # avail < 0 only if the clock stepped back since the TAT was written.
-    remaining = avail // rate.interval_us if avail >= 0 else 0
-    if remaining < rate.burst:
+    remaining = avail // interval if avail >= 0 else 0
+    if remaining < tolerance // interval:
         # Time until the debt shrinks enough for one more interval to fit in the tolerance.
-        reset = used - rate.tolerance_us + (remaining + 1) * rate.interval_us
+        reset = used - tolerance + (remaining + 1) * interval
     else:
         reset = 0
-    return LimitState(remaining, reset, used)
+    out += (remaining, reset, used)
+
+
+def decide_reply(rates: Sequence[Rate], tats: Sequence[int | None], now_us: int,
+                 cost: int = 1) -> tuple[list[int], list[int] | None]:
+    """decide() as flat integers, unchecked: the reply gcra.lua gives and the TATs to store.
+
+    The reply is ``[allowed (0/1), retry_after_us, now_us]`` then ``remaining, reset_us,
+    full_us`` per limit. The caller has checked the arguments (as decide() does).
+    """
+    allowed = 1
+    retry = 0
+    bases = []
+    for rate, tat in zip(rates, tats):
+        base = now_us if tat is None or tat < now_us else tat
+        bases.append(base)
+        over = base + cost * rate.interval_us - now_us - rate.tolerance_us
+        if over > 0:
+            allowed = 0
+            if over > retry:
+                retry = over
+    reply = [allowed, retry, now_us]
+    new = None
+    if allowed:
+        new = [base + cost * rate.interval_us for rate, base in zip(rates, bases)]
+        for rate, tat in zip(rates, new):
+            _standing(rate.interval_us, rate.tolerance_us, tat, now_us, reply)
+    else:
+        for rate, base in zip(rates, bases):
+            _standing(rate.interval_us, rate.tolerance_us, base, now_us, reply)
+    return reply, new
+
+
+def decision_of(reply: Sequence[int], cost: int = 1) -> Decision:
+    """A reply of decide_reply() (or of gcra.lua) as a Decision."""
+    if len(reply) == 6:  # one limit, the common case: no generator
+        states: tuple[LimitState, ...] = (LimitState(reply[3], reply[4], reply[5]),)
+    else:
+        states = tuple(LimitState(reply[i], reply[i + 1], reply[i + 2])
+                       for i in range(3, len(reply), 3))
+    return Decision(reply[0] == 1, reply[1], reply[2], cost, states)
 
 
 def decide(rates: Sequence[Rate], tats: Sequence[int | None], now_us: int,
@@ -114,17 +156,5 @@ def decide(rates: Sequence[Rate], tats: Sequence[int | None], now_us: int,
         if cost * rate.interval_us > rate.tolerance_us:
             # It could never be admitted: saying "retry later" would be a lie.
             raise ValueError(f"a request of cost {cost} exceeds a burst of {rate.burst}")
-    bases = [now_us if tat is None or tat < now_us else tat for tat in tats]
-    allowed = True
-    retry = 0
-    for rate, base in zip(rates, bases):
-        over = base + cost * rate.interval_us - now_us - rate.tolerance_us
-        if over > 0:
-            allowed = False
-            retry = max(retry, over)
-    if allowed:
-        new = tuple(base + cost * rate.interval_us for rate, base in zip(rates, bases))
-        states = tuple(_standing(rate, tat, now_us) for rate, tat in zip(rates, new))
-        return Decision(True, 0, now_us, cost, states), new
-    states = tuple(_standing(rate, base, now_us) for rate, base in zip(rates, bases))
-    return Decision(False, retry, now_us, cost, states), None
+    reply, new = decide_reply(rates, tats, now_us, cost)
+    return decision_of(reply, cost), (tuple(new) if new is not None else None)

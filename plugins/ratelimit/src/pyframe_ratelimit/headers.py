@@ -73,7 +73,7 @@ class Answer:
     for all, and a problem-details JSON body naming the violated policies.
     """
 
-    __slots__ = ("limits", "policy", "send_policy")
+    __slots__ = ("limits", "policy", "send_policy", "_items")
 
     def __init__(self, limits: Sequence[Limit], *, send_policy: bool = True) -> None:
         if not limits:
@@ -82,6 +82,8 @@ class Answer:
         self.limits = tuple(limits)
         self.policy = policy_field(self.limits)
         self.send_policy = send_policy
+        # '"name";r=' per limit, quoted once: admitted() runs on every admitted request.
+        self._items = tuple(f"{sf_string(limit.name)};r=" for limit in self.limits)
 
     def _check(self, decision: Decision) -> None:
         if len(decision.states) != len(self.limits):
@@ -90,9 +92,15 @@ class Answer:
 
     def admitted(self, decision: Decision) -> dict[str, str]:
         self._check(decision)
-        headers = {RATELIMIT_HEADER: ratelimit_field([
-            (limit.name, state.remaining, state.reset_us)
-            for limit, state in zip(self.limits, decision.states)])}
+        # ratelimit_field() for every limit, with the names already quoted; remaining and
+        # the seconds are a bucket's, so far below the 15 digits a field integer may have.
+        parts = []
+        for item, (remaining, reset_us, _) in zip(self._items, decision.states):
+            if reset_us > 0:
+                parts.append(f"{item}{remaining};t={-(-reset_us // MICROS)}")
+            else:
+                parts.append(f"{item}{remaining}")
+        headers = {RATELIMIT_HEADER: ", ".join(parts)}
         if self.send_policy:
             headers[POLICY_HEADER] = self.policy
         return headers

@@ -1,14 +1,16 @@
 """Client keys, whose bucket a request spends: by address (default), user, API-key header, function.
 
 A key function takes the request context (it reads ``remote_addr``, ``headers`` and ``user``
-only) and returns a string such as ``ip:203.0.113.9``. Keys that would carry a secret (an API
-key) or an unknown value (a function's) are hashed before they exist, so they can be logged
-and stored; storage only ever sees a digest of any key. Pure: no pyframe import.
+only) and returns a string such as ``ip:203.0.113.9``; config names a function as
+``function:<module>:<name>``, imported when the app is built. Keys that would carry a secret
+(an API key) or an unknown value (a function's) are hashed before they exist, so they can be
+logged and stored; storage only ever sees a digest of any key. Pure: no pyframe import.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import re
 from collections.abc import Callable, Mapping
 from ipaddress import IPv6Address
@@ -17,11 +19,14 @@ from typing import Any
 from .proxies import HEADERS, IPAddress, TrustedProxies, client_address
 
 __all__ = ["KeyFunc", "AddressKey", "UserKey", "HeaderKey", "FunctionKey", "parse_key_spec",
-           "build_key_func", "storage_tag", "loggable", "address_label"]
+           "build_key_func", "import_key_function", "storage_tag", "loggable",
+           "address_label"]
 
 KeyFunc = Callable[[Any], str]
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$")
-_KEY_SPECS = "'ip', 'user' or 'header:<Header-Name>'"
+_KEY_SPECS = "'ip', 'user', 'header:<Header-Name>' or 'function:<module>:<name>'"
+_IMPORT_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
+                          r":[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 def _encode(text: str) -> bytes:
@@ -87,6 +92,11 @@ class AddressKey:
         return client_address(context.remote_addr, lines, self.trusted, self.header)
 
     def __call__(self, context: Any) -> str:
+        if not self.trusted:
+            peer = context.remote_addr
+            # The common case, a dotted IPv4 peer: the socket already wrote it canonically.
+            if peer and ":" not in peer and peer[-1].isdigit():
+                return "ip:" + peer
         return address_label(self.address(context), self.ipv6_prefix)
 
 
@@ -153,7 +163,8 @@ class FunctionKey:
 
 def parse_key_spec(spec: str) -> tuple[str, str | None]:
     """``'ip'`` -> ('ip', None), ``'user'`` -> ('user', None), ``'header:X-API-Key'`` ->
-    ('header', 'X-API-Key'). Raises ValueError naming what is accepted."""
+    ('header', 'X-API-Key'), ``'function:app.keys:tenant'`` -> ('function', 'app.keys:tenant').
+    Raises ValueError naming what is accepted; imports nothing."""
     if not isinstance(spec, str):
         raise TypeError(f"a key is {_KEY_SPECS} (or a function in code), got "
                         f"{type(spec).__name__}")
@@ -164,11 +175,37 @@ def parse_key_spec(spec: str) -> tuple[str, str | None]:
         if not _TOKEN.match(arg):
             raise ValueError(f"key {spec!r}: {arg!r} is not a valid header name")
         return kind, arg
+    if sep and kind == "function":
+        if not _IMPORT_PATH.match(arg):
+            raise ValueError(f"key {spec!r}: name the function as 'function:<module>:<name>', "
+                             f"e.g. 'function:myapp.limits:tenant_key'")
+        return kind, arg
     raise ValueError(f"unknown key {spec!r}: use {_KEY_SPECS}")
 
 
+def import_key_function(path: str) -> Callable[[Any], Any]:
+    """``'myapp.limits:tenant_key'`` -> that callable. Raises ValueError saying what failed."""
+    module_name, _, attr = path.partition(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+    except Exception as exc:
+        raise ValueError(f"key function {path!r}: module {module_name!r} does not import: "
+                         f"{type(exc).__name__}: {exc}") from None
+    for part in attr.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise ValueError(f"key function {path!r}: {module_name!r} has no {attr!r}") from None
+    if not callable(target):
+        raise ValueError(f"key function {path!r} is a {type(target).__name__}, not a callable")
+    return target
+
+
 def build_key_func(spec: str | Callable[[Any], Any], address: AddressKey) -> KeyFunc:
-    """The key function for a spec; every kind falls back to ``address`` when it has no key."""
+    """The key function for a spec; every kind falls back to ``address`` when it has no key.
+
+    A ``function:`` spec is imported here, so call this while the app is built.
+    """
     if callable(spec):
         return FunctionKey(spec, address)
     kind, arg = parse_key_spec(spec)
@@ -177,4 +214,6 @@ def build_key_func(spec: str | Callable[[Any], Any], address: AddressKey) -> Key
     if kind == "user":
         return UserKey(address)
     assert arg is not None
+    if kind == "function":
+        return FunctionKey(import_key_function(arg), address)
     return HeaderKey(arg, address)

@@ -75,9 +75,10 @@ class RouteRule:
     """Limits (or an exemption) for the routes a pattern covers, optionally for some methods.
 
     ``RouteRule("/login", ["5/minute", "20/hour"], methods=["POST"])``,
-    ``RouteRule("/health", exempt=True)``. ``key`` overrides the plugin's key for them. The
-    routes one rule covers share its buckets: ``/api/<path:rest>`` with "100/minute" is 100
-    a minute for the whole API, per client.
+    ``RouteRule("/health", exempt=True)``. ``key`` overrides the plugin's key for them, and
+    ``headers`` (when not None) whether their admitted responses carry the RateLimit fields.
+    The routes one rule covers share its buckets: ``/api/<path:rest>`` with "100/minute" is
+    100 a minute for the whole API, per client.
     """
 
     pattern: str
@@ -85,6 +86,7 @@ class RouteRule:
     exempt: bool = False
     methods: tuple[str, ...] = ()
     key: str | None = None
+    headers: bool | None = None
 
     def __post_init__(self) -> None:
         parse_pattern(self.pattern)
@@ -118,7 +120,8 @@ class RouteLimits:
 
     No limits means nothing to check (``exempt`` says whether that was asked for). ``scope``
     is part of the storage key: routes with one scope share buckets. ``key`` None means the
-    plugin's default key. ``source`` says where the answer came from, for logs.
+    plugin's default key, ``headers`` None the plugin's header setting. ``source`` says where
+    the answer came from, for logs.
     """
 
     limits: tuple[Limit, ...]
@@ -126,6 +129,7 @@ class RouteLimits:
     exempt: bool = False
     key: str | None = None
     source: str = "default"
+    headers: bool | None = None
 
 
 class RuleSet:
@@ -182,4 +186,4 @@ class RuleSet:
         if rule is None:
             return self.default
         return RouteLimits(rule.limits, rule.scope, rule.exempt, rule.key,
-                           f"rule {rule.pattern}")
+                           f"rule {rule.pattern}", rule.headers)

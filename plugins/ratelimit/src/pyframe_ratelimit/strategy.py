@@ -9,12 +9,13 @@ Pure: no pyframe import.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.resources import files
 from typing import Protocol
 
-from .gcra import Decision, LimitState, Rate, ceil_div, decide
+from .gcra import Decision, Rate, ceil_div, decide_reply, decision_of
 from .keys import storage_tag
 from .limits import Limit, check_names
 
@@ -51,7 +52,8 @@ class ScriptError(ValueError):
 class RateLimitStrategy(Protocol):
     """What the plugin needs from an algorithm.
 
-    ``keys`` and ``arguments`` build one call; ``lua`` runs it on Redis (server time from
+    ``keys`` and ``arguments`` build one call (``keys_for`` is ``keys`` with all but the
+    client worked out once, for the request path); ``lua`` runs it on Redis (server time from
     ``TIME``); ``apply`` runs it on the in-memory store, synchronously, with the store's clock
     (or ``now_us`` when given); ``decode`` reads either reply. Both halves must agree exactly.
     """
@@ -62,6 +64,9 @@ class RateLimitStrategy(Protocol):
     def keys(self, prefix: str, client_key: str, scope: str,
              limits: Sequence[Limit]) -> list[str]: ...
 
+    def keys_for(self, prefix: str, scope: str,
+                 limits: Sequence[Limit]) -> Callable[[str], list[str]]: ...
+
     def arguments(self, limits: Sequence[Limit], cost: int = 1) -> list[str]: ...
 
     def apply(self, store: BucketStore, keys: Sequence[str], args: Sequence[str | bytes],
@@ -71,13 +76,11 @@ class RateLimitStrategy(Protocol):
 
 
 def _whole(value: str | bytes | int) -> int | None:
+    if isinstance(value, bytes):
+        # bytes.isdigit() is ASCII digits only: what the script's '^%d+$' takes.
+        return int(value) if 0 < len(value) <= 16 and value.isdigit() else None
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if isinstance(value, bytes):
-        try:
-            value = value.decode("ascii")
-        except UnicodeDecodeError:
-            return None
     if not isinstance(value, str) or not _WHOLE.fullmatch(value):
         return None
     return int(value)
@@ -98,11 +101,25 @@ class GcraStrategy:
         rule's pattern) keeps different rules' buckets apart; names have no ':' so the key
         splits one way only.
         """
+        return self.keys_for(prefix, scope, limits)(client_key)
+
+    def keys_for(self, prefix: str, scope: str,
+                 limits: Sequence[Limit]) -> Callable[[str], list[str]]:
+        """``client_key -> keys(prefix, client_key, scope, limits)``, checked once."""
         if not _PREFIX.match(prefix):
             raise ValueError(f"a key prefix is up to 64 letters, digits, '_', '.', ':' or '-', "
                              f"got {prefix!r}")
-        tag = storage_tag(client_key)
-        return [f"{prefix}{{{tag}}}:{scope}:{limit.name}" for limit in limits]
+        head = prefix + "{"
+        tails = [f"}}:{scope}:{limit.name}" for limit in limits]
+        if len(tails) == 1:
+            tail = tails[0]
+            return lambda client_key: [head + storage_tag(client_key) + tail]
+
+        def build(client_key: str) -> list[str]:
+            tagged = head + storage_tag(client_key)
+            return [tagged + tail for tail in tails]
+
+        return build
 
     def arguments(self, limits: Sequence[Limit], cost: int = 1) -> list[str]:
         if not limits:
@@ -126,36 +143,42 @@ class GcraStrategy:
 
         Raises ScriptError where the script answers an error, for the same arguments.
         """
-        n = len(keys)
-        if n < 1 or len(args) != 1 + 2 * n:
-            raise ScriptError(f"expected 1 + 2 x {n} arguments, got {len(args)}")
-        cost = _whole(args[0])
-        if cost is None or cost < 1:
-            raise ScriptError("bad cost")
-        rates = []
-        for i in range(n):
-            interval, tolerance = _whole(args[1 + 2 * i]), _whole(args[2 + 2 * i])
-            if interval is None or tolerance is None or interval < 1 \
-                    or cost * interval > tolerance:
-                raise ScriptError(f"bad rate for key {i + 1}")
-            rates.append(Rate(interval, tolerance))
+        if len(keys) < 1 or len(args) != 1 + 2 * len(keys):
+            raise ScriptError(f"expected 1 + 2 x {len(keys)} arguments, got {len(args)}")
+        cost, rates = _parse_arguments(tuple(args))
         if now_us is None:
             seconds, micros = store.time()
             now_us = seconds * 1_000_000 + micros
         tats = [_whole(store.get(key) or b"") for key in keys]
-        decision, new = decide(rates, tats, now_us, cost)
+        reply, new = decide_reply(rates, tats, now_us, cost)
         if new is not None:
-            for key, tat, state in zip(keys, new, decision.states):
-                store.set(key, str(tat).encode("ascii"), px=ceil_div(state.full_us, 1000))
-        return encode_reply(decision)
+            for i, (key, tat) in enumerate(zip(keys, new)):
+                # reply[5 + 3i] is limit i's full_us: the state lives until the bucket is full.
+                store.set(key, str(tat).encode("ascii"), px=ceil_div(reply[5 + 3 * i], 1000))
+        return reply
 
     def decode(self, reply: Sequence[int], cost: int = 1) -> Decision:
         """Read a reply of either half back into a Decision."""
         if len(reply) < 6 or len(reply) % 3:
             raise ValueError(f"a GCRA reply has 3 + 3 x n integers, got {len(reply)}")
-        values = [int(v) for v in reply]
-        states = tuple(LimitState(*values[i:i + 3]) for i in range(3, len(values), 3))
-        return Decision(values[0] == 1, values[1], values[2], cost, states)
+        return decision_of(reply, cost)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_arguments(args: tuple[str | bytes, ...]) -> tuple[int, tuple[Rate, ...]]:
+    # The same few argument lists come back on every request (they are the app's limits, not
+    # the clients'), so each is parsed once; the bound only guards against misuse.
+    cost = _whole(args[0])
+    if cost is None or cost < 1:
+        raise ScriptError("bad cost")
+    rates = []
+    for i in range((len(args) - 1) // 2):
+        interval, tolerance = _whole(args[1 + 2 * i]), _whole(args[2 + 2 * i])
+        if interval is None or tolerance is None or interval < 1 \
+                or cost * interval > tolerance:
+            raise ScriptError(f"bad rate for key {i + 1}")
+        rates.append(Rate(interval, tolerance))
+    return cost, tuple(rates)
 
 
 def encode_reply(decision: Decision) -> list[int]:
