@@ -49,6 +49,9 @@ class AppServer(Server):
 
     async def _open(self) -> web.Server:
         app = self.app
+        # An app served again in this process (a second TestClient, a restart) starts with its
+        # long-lived responses allowed again.
+        draining(app).clear()
         await app.startup()
         try:
             self.ssl_context = tls_from(app.config.server, self.ssl_context, *self._tls_files)
