@@ -99,8 +99,12 @@ def test_force_close_decides_the_connection_header(keep_alive, ending):
         def write(self, data):
             self.written += data
 
+    class FakeProtocol:
+        _paused = False  # the client keeps up: nothing to wait for
+
     class FakeRequest:
         transport = FakeTransport()
+        _protocol = FakeProtocol()
         method = "GET"
 
     response = DirectResponse(200, b"HTTP/1.1 200 OK\r\n", b"body")

@@ -6,9 +6,9 @@ that is not UTF-8, error-body reflection, response header injection, static trav
 ranges, CORS look-alike origins, faults, shutdown, aiohttp's pure-Python parser, and property
 tests of the router, query strings, cookies, headers, multipart bodies and config loading.
 
-Families that come later, with their plugins: auth (JWT ``alg: none`` and key confusion,
-tampered and oversized session cookies), ratelimit (spoofed ``X-Forwarded-For``), ws
-(protocol violations, oversized and deflate-bomb messages, 1001 on shutdown), sse (field
-injection, oversized ``Last-Event-ID``, the encoder property test, streams ending on
-shutdown), and Redis stopping and coming back under each of them.
+The plugins' families: auth (JWT ``alg: none`` and key confusion, tampered and oversized
+session cookies, the session store's Redis going away), ratelimit (spoofed
+``X-Forwarded-For``), ws (protocol violations, oversized and deflate-bomb messages) and sse
+(field injection, oversized ``Last-Event-ID``). Shutdown with a WebSocket or a stream open, and
+Redis stopping under each plugin, are tested in the plugins' own suites (see README.md).
 """

@@ -18,9 +18,6 @@ MiB = 1024  # in KiB, the unit of /proc's VmRSS
 HOST = b"Host: hostile.test\r\n"
 
 
-@pytest.mark.xfail(strict=True, reason="finding 1: the direct-write fast path writes every "
-                   "pipelined response (<= 64 KiB) to the transport without waiting for the "
-                   "client to drain it; 3 x 1500 requests for 60 KB add ~175 MB")
 async def test_pipelined_requests_from_a_client_that_never_reads(spawn):
     server = spawn("[server]\nkeepalive_timeout = 30\n")
     port = await server.port()
@@ -60,9 +57,6 @@ async def test_pipelined_small_responses_to_a_reading_client_stay_bounded(spawn)
     await assert_still_serving(port)
 
 
-@pytest.mark.xfail(strict=True, reason="finding 3: no cap on the whole request head; 60 "
-                   "connections each sending 1 MB of header lines (every line within the "
-                   "limits) make the server hold ~115 MB")
 async def test_many_huge_request_heads(spawn):
     server = spawn("[server]\nheader_timeout = 10\n")
     port = await server.port()
@@ -99,9 +93,6 @@ async def wait_for_cut(server, clients: int, baseline: int) -> None:
                      what="the server to cut the connections that make no progress")
 
 
-@pytest.mark.xfail(strict=True, reason="finding 5: no send_timeout; 20 clients that never "
-                   "read a 5 MB response hold ~5 MB of server memory each for as long as they "
-                   "stay connected")
 async def test_responses_to_clients_that_never_read_are_cut(spawn):
     server = spawn("[server]\nsend_timeout = 1\nkeepalive_timeout = 30\n")
     port = await server.port()
@@ -120,8 +111,6 @@ async def test_responses_to_clients_that_never_read_are_cut(spawn):
             client.close()
 
 
-@pytest.mark.xfail(strict=True, reason="finding 5: no send_timeout; a stream to a client "
-                   "that never reads stays open for as long as the client stays connected")
 async def test_streams_to_clients_that_never_read_are_cut(spawn):
     server = spawn("[server]\nsend_timeout = 1\nkeepalive_timeout = 30\n")
     port = await server.port()

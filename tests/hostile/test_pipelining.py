@@ -55,9 +55,6 @@ async def test_bad_request_after_a_good_one_ends_the_connection_there(port):
     await assert_still_serving(port)
 
 
-@pytest.mark.xfail(strict=True, reason="new finding 20: a valid request that arrives in the same "
-                   "read as a malformed one is dropped unserved, and the single 400 reads as "
-                   "the answer to the valid request")
 async def test_bad_request_in_a_pipeline_ends_the_connection_there(port):
     async with await connect(port) as conn:
         await conn.send(b"GET /n/1 HTTP/1.1\r\n" + HOST + b"\r\n"

@@ -58,9 +58,6 @@ QUOTED_TODAY = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="finding 8: 4xx details quote request bytes: the sent "
-                   "Content-Type (415), a form field's name, and a CORS preflight's method, "
-                   "origin and header names (400)")
 @pytest.mark.parametrize("data,status", QUOTED_TODAY.values(), ids=QUOTED_TODAY.keys())
 async def test_error_detail_does_not_quote_the_request(port, data, status):
     response = await answer(port, data)
@@ -69,8 +66,6 @@ async def test_error_detail_does_not_quote_the_request(port, data, status):
     await assert_still_serving(port)
 
 
-@pytest.mark.xfail(strict=True, reason="finding 8: a preflight asking for many header names "
-                   "gets a 400 listing every refused name back (a 6 KB error body for 1 000)")
 async def test_preflight_with_many_header_names_gets_a_short_answer(port):
     names = b",".join(b"h%03d" % i for i in range(1000))  # within max_field_size
     response = await answer(port, preflight(headers=names))
@@ -126,8 +121,6 @@ ERRORS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="finding 8: error bodies carry no "
-                   "X-Content-Type-Options: nosniff")
 @pytest.mark.parametrize("data,status", ERRORS.values(), ids=ERRORS.keys())
 async def test_error_bodies_carry_nosniff(make_app, data, status):
     async with TestClient(error_app(make_app)) as client:
@@ -137,8 +130,6 @@ async def test_error_bodies_carry_nosniff(make_app, data, status):
         await assert_still_serving(client.port)
 
 
-@pytest.mark.xfail(strict=True, reason="finding 8: the 503 written for a connection over "
-                   "max_connections carries no X-Content-Type-Options: nosniff")
 async def test_connection_refusal_carries_nosniff(make_app):
     async with TestClient(error_app(make_app, "max_connections = 1\n")) as client:
         async with await connect(client.port) as holder:

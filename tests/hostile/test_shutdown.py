@@ -2,7 +2,8 @@
 connection is closed at once, new connections are refused rather than left hanging, a stream
 still open at the deadline is ended cleanly, and the exit code is 0 within the grace period.
 
-(A WebSocket getting 1001 and an SSE stream ending come with the ws and sse plugins.)
+(test_shutdown_everything.py holds all of it at once, with a WebSocket getting 1001 and an SSE
+stream ending too.)
 """
 
 from __future__ import annotations
@@ -48,8 +49,6 @@ async def open_idle_and_slow(server):
     return port, idle, slow
 
 
-@pytest.mark.xfail(strict=True, reason="finding 4a: an idle keep-alive connection is only "
-                   "closed at the end of shutdown_timeout, and keeps the process alive that long")
 async def test_sigterm_closes_idle_connections_at_once(spawn):
     server = spawn("[server]\nshutdown_timeout = 15\n")
     port, idle, slow = await open_idle_and_slow(server)
@@ -67,9 +66,6 @@ async def test_sigterm_closes_idle_connections_at_once(spawn):
         slow.close()
 
 
-@pytest.mark.xfail(strict=True, reason="finding 4b: with --workers 2 the supervisor keeps the "
-                   "listening socket open after SIGTERM: new connections complete the "
-                   "handshake and then hang instead of being refused")
 async def test_sigterm_refuses_new_connections_with_workers(spawn):
     server = spawn("[server]\nshutdown_timeout = 15\n", "--workers", "2")
     await server.wait_for("server_listening", role="supervisor")

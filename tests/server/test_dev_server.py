@@ -123,7 +123,7 @@ def test_static_plugin_missing(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "static").mkdir()
     monkeypatch.setattr("pyframe.serve.dev.installed_plugins", lambda: {})
-    with pytest.raises(ImportError, match=r"pip install 'pyframe\[static\]'"):
+    with pytest.raises(ImportError, match=r"--find-links <wheelhouse> 'pyframe\[static\]'"):
         SimpleDevServer(PyFrameApp(), static_path="static")
     # The default folder is optional: a warning, and the app is served without it.
     server = SimpleDevServer(PyFrameApp())

@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import shutil
+import socket
 import subprocess
 
 import aiohttp
@@ -46,6 +47,9 @@ def test_defaults_are_safe():
             config.handler_timeout) == (1024 * 1024, 10.0, 30.0, 60.0)
     assert config.max_connections == 10_000 and config.backlog == 1024
     assert (config.max_line_size, config.max_field_size, config.max_headers) == (8190, 8190, 128)
+    assert (config.max_head_size, config.send_timeout, config.body_min_rate) == (
+        64 * 1024, 30.0, 1024.0)
+    assert config.decompress_bodies is True
 
 
 async def test_slow_request_head_is_cut(tmp_path):
@@ -97,13 +101,15 @@ async def test_slow_but_moving_body_is_accepted(tmp_path):
     app = app_with(tmp_path, "[server]\nbody_timeout = 0.6\n")
     async with TestClient(app) as client:
         async def trickle():
-            for _ in range(10):  # 0.8 s in total, but never 0.6 s without data
-                yield b"ab"
+            # 0.8 s in total, but never 0.6 s without data; 3 KiB a second, over the default
+            # body_min_rate (1 KiB a second), which a body slower than that would not be.
+            for _ in range(10):
+                yield b"ab" * 128
                 await asyncio.sleep(0.08)
 
         async with client.post("/echo", data=trickle()) as resp:
             assert resp.status == 200
-            assert await resp.json() == {"size": 20}
+            assert await resp.json() == {"size": 2560}
 
 
 async def test_keepalive_timeout_closes_idle_connections(tmp_path):
@@ -307,3 +313,50 @@ async def test_streamed_body_has_the_inactivity_timeout_and_route_limit(tmp_path
             assert await resp.json() == {"size": 6}
         async with client.post("/upload", data=b"123456789") as resp:
             assert resp.status == 413
+
+
+async def test_whole_head_over_max_head_size_is_431(tmp_path):
+    # Every line within max_field_size, fewer than max_headers: the total is what is capped.
+    app = app_with(tmp_path, "[server]\nmax_head_size = 2048\n")
+    lines = b"".join(b"X-Line-%d: %s\r\n" % (i, b"v" * 300) for i in range(10))
+    async with TestClient(app) as client:
+        response = await raw_exchange(client.port, b"GET / HTTP/1.1\r\nHost: x\r\n" + lines
+                                      + b"\r\n")
+        status, body = status_and_body(response)
+        assert status == 431
+        assert body["detail"] == "the request head is larger than 2048 bytes"
+        response = await raw_exchange(client.port, b"GET / HTTP/1.1\r\nHost: x\r\n"
+                                      + lines[:1500] + b"\r\nConnection: close\r\n\r\n")
+        assert response.startswith(b"HTTP/1.1 200")
+
+
+async def test_a_slow_reader_is_not_cut_by_send_timeout(tmp_path):
+    # The client takes the response a megabyte at a time, pausing between reads: the server's
+    # buffer stays over its high-water mark far longer than send_timeout, but it shrinks
+    # within every send_timeout, and that is progress.
+    app = app_with(tmp_path, "[server]\nsend_timeout = 1\n")
+    size = 8 * 1024 * 1024
+
+    @app.get("/big")
+    async def big(context):
+        return b"b" * size
+
+    async with TestClient(app) as client:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", client.port))
+        reader, writer = await asyncio.open_connection(sock=sock)
+        try:
+            writer.write(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), DEADLINE)
+            assert b"200 OK" in head
+            received = 0
+            while received < size:
+                chunk = await asyncio.wait_for(reader.readexactly(min(1 << 20, size - received)),
+                                               DEADLINE)
+                received += len(chunk)
+                await asyncio.sleep(0.3)  # the client's own pace
+            assert received == size
+        finally:
+            writer.close()

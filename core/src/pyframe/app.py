@@ -19,6 +19,7 @@ from aiohttp import web
 from .backends import BackendRegistry
 from .config import Config, LoadedConfig, load_config
 from .errors import PluginError
+from .http.access import access_observer
 from .http.connection import PyFrameServer, make_server
 from .http.writer import send
 from .logging import get_logger
@@ -55,11 +56,13 @@ class PyFrameApp:
 
     ``config`` is a path to a config file; by default ``pyframe.toml`` or the
     ``[tool.pyframe]`` table of ``pyproject.toml`` in the working directory is read when the
-    app starts. ``debug`` overrides the config's ``server.debug``.
+    app starts. ``settings`` gives config in code, shaped like the file
+    (``{"server": {"port": 8080}}``): the file's keys win over it, the environment's over
+    both. ``debug`` overrides the config's ``server.debug``.
     """
 
     def __init__(self, *, config: str | None = None, debug: bool | None = None,
-                 name: str = "pyframe") -> None:
+                 name: str = "pyframe", settings: Mapping[str, Any] | None = None) -> None:
         self.name = name
         self.router = Router()
         self.middleware: MiddlewareList = MiddlewareList()
@@ -70,6 +73,7 @@ class PyFrameApp:
         self.config: Config = Config()
         self.config_source: str | None = None
         self._config_path = config
+        self.settings: dict[str, Any] = dict(settings or {})
         self._debug_override = debug
         self.debug = bool(debug)
         self.max_body_size = self.config.server.max_body_size
@@ -98,14 +102,31 @@ class PyFrameApp:
         """Route ``methods`` (GET by default) at ``path`` to ``handler``.
 
         Options: ``max_body_size`` (bytes), ``stream_body`` (read the body with
-        ``context.stream()`` instead of before the handler), and any keyword a plugin reads
-        from ``route.options`` (``compress=False`` for the compression plugin).
+        ``context.stream()`` instead of before the handler), ``claims`` (WebSocket routes:
+        ``claims(raw_path) -> bool``, asked before the handshake; False serves the request as
+        a plain GET), and any keyword a plugin reads from ``route.options``
+        (``compress=False`` for the compression plugin).
         """
         route = Route(path, methods or ("GET",), handler, name=name,
                       max_body_size=options.pop("max_body_size", None),
                       stream_body=options.pop("stream_body", False),
-                      plugin=options.pop("plugin", None), options=options)
+                      plugin=options.pop("plugin", None), claims=options.pop("claims", None),
+                      options=options)
+        if route.kind == "websocket":
+            self._serve_websockets()
         return self.router.add(route, replace=replace)
+
+    def _serve_websockets(self) -> None:
+        # A WebSocket route for an app built without any: the plugin that serves them is
+        # asked now, so the route works at once (or the caller learns why it cannot).
+        dispatcher = self.dispatcher
+        if dispatcher is None or dispatcher.ws_handler is not None:
+            return
+        try:
+            dispatcher.ws_handler = self.plugins.websocket_handler()
+        except PluginError as exc:
+            raise PluginError(f"{exc}, before the app starts (this WebSocket route came "
+                              "after)") from None
 
     def route(self, path: str, methods: Iterable[str] | None = None,
               **options: Any) -> Callable[[Handler], Handler]:
@@ -141,7 +162,8 @@ class PyFrameApp:
     def websocket(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
         """Decorator for a WebSocket route; the handler receives the WebSocket connection.
 
-        Serving it needs the ws plugin (``pip install 'pyframe[ws]'``).
+        Serving it needs the ws plugin (``pip install 'pyframe[ws]'``), enabled when the app
+        starts; then routes added while serving are served too.
         """
 
         def register(handler: Handler) -> Handler:
@@ -204,7 +226,7 @@ class PyFrameApp:
     def load_config(self) -> LoadedConfig:
         """Read the config file and environment once (idempotent)."""
         if self._loaded is None:
-            self._loaded = load_config(self._config_path)
+            self._loaded = load_config(self._config_path, settings=self.settings)
             self.config = self._loaded.config
             self.config_source = self._loaded.source
             server = self.config.server
@@ -257,10 +279,15 @@ class PyFrameApp:
         ws_handler = None
         if any(route.kind == "websocket" for route in self.router):
             ws_handler = plugins.websocket_handler()
+        # Observers of finished requests, the access log's line among them (it logs first,
+        # through a logger of its own: bound at its first line, under the logging set up then).
+        observers = [access_observer(get_logger("pyframe"))] if self.access_log else []
+        observers += plugins.request_observers()
         self.dispatcher = Dispatcher(
             self, middleware=[*plugins.middleware(), *self.middleware], write=send,
             ws_handler=ws_handler, encoders=plugins.response_encoders(),
-            exception_handlers=exception_handlers, handler_timeout=self._handler_timeout)
+            exception_handlers=exception_handlers, handler_timeout=self._handler_timeout,
+            observers=observers)
         self.middleware.frozen = True
 
     @property
@@ -337,7 +364,7 @@ class PyFrameApp:
 
         assert self.dispatcher is not None, "start the app first"
         kwargs.setdefault("access_log_class", AccessLogger)
-        kwargs.setdefault("access_log", log if self.access_log else None)
+        kwargs.setdefault("access_log", get_logger("pyframe") if self.access_log else None)
         # The [server] limits (head and body timeouts, connection cap, line and header
         # sizes) apply unless a keyword overrides them.
         return make_server(self.dispatcher.handle, self.config.server, **kwargs)

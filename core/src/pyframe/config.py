@@ -1,11 +1,13 @@
 """The config file: ``pyframe.toml``, ``[tool.pyframe]`` in ``pyproject.toml``, or a given path.
 
 Environment variables ``PYFRAME_<SECTION>__<KEY>`` override single keys. Validation is strict:
-an unknown key or a wrong type stops start-up with the file, the key path and the expected type.
+an unknown key, a wrong type or a value out of bounds stops start-up with the file, the key path,
+what was expected and what was found. :func:`config_json_schema` gives the same rules to editors.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import tomllib
@@ -19,9 +21,11 @@ from msgspec import Meta
 from .errors import ConfigError
 
 __all__ = ["Config", "ServerConfig", "LoggingConfig", "PluginConfig", "LoadedConfig",
-           "load_config", "validate_section", "ENV_PREFIX"]
+           "load_config", "validate_section", "validate_plugin_section", "toml_type",
+           "config_json_schema", "ENV_PREFIX", "SCHEMA_DIALECT"]
 
 ENV_PREFIX = "PYFRAME_"
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 MiB = 1024 * 1024
 Seconds = Annotated[float, Meta(gt=0)]
 Count = Annotated[int, Meta(ge=1)]
@@ -41,11 +45,20 @@ class ServerConfig(PluginConfig):
     max_line_size: Annotated[int, Meta(ge=256)] = 8190
     max_field_size: Annotated[int, Meta(ge=256)] = 8190
     max_headers: Count = 128
+    # The whole head (request line and headers), and a chunked body's framing beyond its data
+    # (chunk extensions, trailers): counted as the bytes arrive.
+    max_head_size: Annotated[int, Meta(ge=1024)] = 64 * 1024
     backlog: Count = 1024
     max_connections: Count = 10_000
     keepalive_timeout: Seconds = 75.0
     header_timeout: Seconds = 10.0
     body_timeout: Seconds = 30.0
+    # A body must average this many bytes a second once body_timeout has passed; 0 turns it off.
+    body_min_rate: Annotated[float, Meta(ge=0)] = 1024.0
+    # A response whose bytes the client does not take for this long is cut.
+    send_timeout: Seconds = 30.0
+    # gzip, deflate, br and zstd request bodies decoded (off: 415 for any Content-Encoding).
+    decompress_bodies: bool = True
     # 0 turns it off (TOML has no null).
     handler_timeout: Annotated[float, Meta(ge=0)] = 60.0
     shutdown_timeout: Seconds = 30.0
@@ -71,7 +84,9 @@ class Config(PluginConfig):
 class LoadedConfig(msgspec.Struct, kw_only=True):
     config: Config
     source: str | None
-    env_keys: dict[str, str]  # dotted key path -> the environment variable that set it
+    # dotted key path -> the environment variable that set it (or CODE_ORIGIN for settings
+    # given in code that the file does not override)
+    env_keys: dict[str, str]
     # Plugin ids with a section in the file itself: environment variables override settings
     # of plugins that are on, they do not switch a plugin on (except ..._ENABLED=true).
     file_plugins: frozenset[str] = frozenset()
@@ -121,8 +136,36 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
     return applied
 
 
+# The origin recorded for a key set by ``PyFrameApp(settings=...)``.
+CODE_ORIGIN = "PyFrameApp(settings=...)"
+
+
+def _dotted_keys(data: Mapping[str, Any], prefix: str = "") -> list[str]:
+    keys = []
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        keys.append(path)
+        if isinstance(value, Mapping):
+            keys.extend(_dotted_keys(value, path))
+    return keys
+
+
+def _merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``, tables merged key by key."""
+    out = {k: _merged(v, {}) if isinstance(v, Mapping) else v for k, v in base.items()}
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = _merged(value, {}) if isinstance(value, Mapping) else value
+    return out
+
+
 def load_config(path: str | os.PathLike[str] | None = None,
-                env: Mapping[str, str] | None = None) -> LoadedConfig:
+                env: Mapping[str, str] | None = None,
+                settings: Mapping[str, Any] | None = None) -> LoadedConfig:
+    """The config: ``settings`` (given in code, shaped like the file) below the file's keys,
+    the environment's ``PYFRAME_<SECTION>__<KEY>`` variables above them."""
     env = os.environ if env is None else env
     file, is_pyproject = _find_file(path, env)
     data: dict[str, Any] = {}
@@ -139,9 +182,15 @@ def load_config(path: str | os.PathLike[str] | None = None,
             source = f"{file} [tool.pyframe]" if data else None
         else:
             data, source = raw, str(file)
+    code_keys: dict[str, str] = {}
+    if settings:
+        from_file = set(_dotted_keys(data))
+        code_keys = {k: CODE_ORIGIN for k in _dotted_keys(settings) if k not in from_file}
+        data = _merged(settings, data)
     plugins = data.get("plugins")
     file_plugins = frozenset(plugins) if isinstance(plugins, dict) else frozenset()
     env_keys = _apply_env(data, env)
+    env_keys = {**code_keys, **env_keys}
     config = validate_section(Config, data, "", source or "the environment", env_keys)
     return LoadedConfig(config=config, source=source, env_keys=env_keys,
                         file_plugins=file_plugins)
@@ -149,25 +198,58 @@ def load_config(path: str | os.PathLike[str] | None = None,
 
 _LOCATION = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _EXPECTED = re.compile(r"^Expected `(?P<want>[^`]+)`, got `(?P<got>[^`]+)`")
+_BOUND = re.compile(r"^Expected `(?P<want>[^`]+)` (?P<bound>.+)$")
 _UNKNOWN = re.compile(r"^Object contains unknown field `(?P<field>[^`]+)`")
+_MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]+)`")
+# msgspec's names for what a value is, in the words of a TOML file.
+_TOML_NAMES = {"object": "table"}
+_NOT_FOUND = object()
 
 
 def validate_section(schema: type[Any], data: Any, prefix: str, source: str,
                      env_keys: Mapping[str, str] | None = None) -> Any:
-    """Convert ``data`` to ``schema`` strictly; errors name the source, key path and type."""
+    """Convert ``data`` to ``schema`` strictly; errors name the source, key path and type.
+
+    One wording for every error: ``<source>: <key path>: expected <what>, got <what>``, as in
+    ``expected int, got str`` and ``expected int >= 1, got 0``. A string out of bounds is never
+    quoted back (it may be a secret): a length error gives its length.
+    """
     try:
         return msgspec.convert(data, schema, strict=True)
     except msgspec.ValidationError as exc:
-        raise ConfigError(_explain(str(exc), schema, prefix, source, env_keys or {})) from None
+        raise ConfigError(_explain(str(exc), schema, data, prefix, source,
+                                   env_keys or {})) from None
 
 
-def _explain(message: str, schema: type[Any], prefix: str, source: str,
+def validate_plugin_section(plugin_id: str, schema: type[Any] | None, options: dict[str, Any],
+                            source: str, env_keys: Mapping[str, str] | None = None) -> Any:
+    """One plugin's ``[plugins.<id>]`` settings (without ``enabled``), validated against its
+    schema; a plugin whose schema is None takes no settings."""
+    if schema is None:
+        if options:
+            raise ConfigError(f"{source}: plugins.{plugin_id}: plugin {plugin_id!r} takes no "
+                              f"settings, got {', '.join(sorted(options))}")
+        return None
+    return validate_section(schema, options, f"plugins.{plugin_id}", source, env_keys)
+
+
+def toml_type(value: Any) -> str:
+    """What a value read from TOML is, named as config errors name it (``table``, ``array``)."""
+    if isinstance(value, dict):
+        return "table"
+    if isinstance(value, list):
+        return "array"
+    return type(value).__name__
+
+
+def _explain(message: str, schema: type[Any], data: Any, prefix: str, source: str,
              env_keys: Mapping[str, str]) -> str:
     m = _LOCATION.search(message)
     where = _dotted(m.group("path")) if m else ""
     text = message[: m.start()] if m else message
     path = ".".join(p for p in (prefix, where) if p)
     unknown = _UNKNOWN.match(text)
+    missing = _MISSING.match(text)
     if unknown:
         key = f"{path}.{unknown.group('field')}" if path else unknown.group("field")
         struct = _type_at(schema, where)
@@ -176,10 +258,18 @@ def _explain(message: str, schema: type[Any], prefix: str, source: str,
         hint = f" (known keys: {', '.join(allowed)})" if allowed else ""
         detail = f"{key}: unknown key{hint}"
         path = key
+    elif missing:
+        path = f"{path}.{missing.group('field')}" if path else missing.group("field")
+        detail = f"{path}: missing (this key is required)"
     else:
         expected = _EXPECTED.match(text)
+        bound = _BOUND.match(text)
         if expected:
-            text = f"expected {expected.group('want')}, got {expected.group('got')}"
+            text = f"expected {_kind(expected.group('want'))}, got {_kind(expected.group('got'))}"
+        elif bound:
+            text = f"expected {_kind(bound.group('want'))} {bound.group('bound')}"
+            got = _got(_value_at(data, where), bound.group("bound"))
+            text += f", got {got}" if got else ""
         else:
             text = text[0].lower() + text[1:] if text else text
         choices = _literal_values(_type_at(schema, where))
@@ -187,9 +277,45 @@ def _explain(message: str, schema: type[Any], prefix: str, source: str,
             text += f" (expected one of: {', '.join(map(str, choices))})"
         detail = f"{path or '(top level)'}: {text}"
     origin = env_keys.get(path)
+    if origin == CODE_ORIGIN:
+        return f"{source}: {detail} (set in code, {CODE_ORIGIN})"
     if origin:
         return f"{source}: {detail} (set by environment variable {origin})"
     return f"{source}: {detail}"
+
+
+def _kind(name: str) -> str:
+    # TOML has no null, so `str | null` is a str that may be left out.
+    names = [_TOML_NAMES.get(n, n) for n in name.split(" | ") if n != "null"]
+    return " | ".join(names) or name
+
+
+def _value_at(data: Any, dotted: str) -> Any:
+    """The value at a key path of the data that failed (`codecs[1]`), or _NOT_FOUND."""
+    current = data
+    for part in filter(None, re.split(r"\.|(?=\[)", dotted)):
+        if part.startswith("["):
+            index = part[1:-1]
+            if not index.isdigit() or not isinstance(current, list) or \
+                    int(index) >= len(current):
+                return _NOT_FOUND
+            current = current[int(index)]
+        elif isinstance(current, dict) and part in current:
+            current = current[part]
+        else:
+            return _NOT_FOUND
+    return current
+
+
+def _got(value: Any, bound: str) -> str | None:
+    """What a value out of bounds was: a number as it is, a length, never a string's text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(value)
+    if bound.startswith("of length") and isinstance(value, (str, list, dict)):
+        return f"length {len(value)}"
+    if isinstance(value, str):
+        return "a str that does not match"
+    return None
 
 
 def _dotted(json_path: str) -> str:
@@ -229,3 +355,48 @@ def _literal_values(kind: Any) -> tuple[Any, ...]:
     if isinstance(kind, msgspec.inspect.EnumType):
         return tuple(member.value for member in kind.cls)
     return ()
+
+
+def config_json_schema(plugins: Mapping[str, type[Any] | None]) -> dict[str, Any]:
+    """One JSON Schema (Draft 2020-12) of a whole ``pyframe.toml``, for editors.
+
+    ``plugins`` maps each installed plugin's id to its config schema (None for a plugin without
+    settings). Each ``[plugins.<id>]`` section takes its settings and the ``enabled`` switch; a
+    section for a plugin not installed passes only with ``enabled = false``, as at start-up.
+    Unknown keys fail everywhere (``additionalProperties: false``), as they do at start-up.
+    """
+    ids = sorted(plugins)
+    kinds = [ServerConfig, LoggingConfig, *(plugins[i] for i in ids if plugins[i] is not None)]
+    refs, defs = msgspec.json.schema_components(kinds, ref_template="#/$defs/{name}")
+    server, logging, *plugin_refs = refs
+    enabled = {"type": "boolean", "default": True,
+               "description": "false switches the plugin off and keeps its settings"}
+    sections: dict[str, Any] = {}
+    for pid in ids:
+        if plugins[pid] is None:
+            section: dict[str, Any] = {"type": "object", "additionalProperties": False}
+        else:
+            ref = plugin_refs.pop(0)
+            # A copy, so `enabled` joins this section without changing a shared definition.
+            name = ref.get("$ref", "").rpartition("/")[2]
+            section = copy.deepcopy(defs[name] if name in defs else ref)
+        section["title"] = f"[plugins.{pid}]"
+        section["properties"] = {"enabled": enabled, **section.get("properties", {})}
+        sections[pid] = section
+    not_installed = {
+        "type": "object", "required": ["enabled"],
+        "properties": {"enabled": {"const": False}},
+        "description": "a plugin not installed here: pyframe starts only if it is switched off"}
+    return {
+        "$schema": SCHEMA_DIALECT,
+        "title": "pyframe.toml",
+        "description": "pyframe's config file; generated by `pyframe config schema`",
+        "type": "object",
+        "properties": {
+            "server": server, "logging": logging,
+            "plugins": {"type": "object", "properties": sections,
+                        "additionalProperties": not_installed},
+        },
+        "additionalProperties": False,
+        "$defs": defs,
+    }

@@ -1,4 +1,5 @@
-"""HTTP errors as exceptions: a status, a detail and headers, rendered in one place."""
+"""HTTP errors as exceptions (a status, a detail and headers, rendered in one place), the
+start-up errors, and the one wording of "install this extra" that every error uses."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ __all__ = [
     "ServiceUnavailable",
     "ConfigError",
     "PluginError",
+    "install_hint",
 ]
 
 
@@ -105,3 +107,13 @@ class ConfigError(Exception):
 
 class PluginError(Exception):
     """A plugin could not be loaded or wired: the message names the plugin and what to do."""
+
+
+def install_hint(extra: str) -> str:
+    """What to run for a missing extra, in the one wording every message uses.
+
+    pyframe is installed from a local wheelhouse (the README's "Installing"), never from the
+    public index, where the name ``pyframe`` belongs to another project.
+    """
+    return (f"install the extra: pip install --no-index --find-links <wheelhouse> "
+            f"'pyframe[{extra}]' (see the README's \"Installing\")")

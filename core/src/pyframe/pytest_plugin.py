@@ -8,7 +8,10 @@ Mark a test with the plugins to enable and their settings, or a config file's te
         async with pyframe_client.get("/") as resp: ...
 
 ``pyframe_app`` is a fresh PyFrameApp with those plugins enabled; ``pyframe_client`` serves it
-on a real socket (needs pytest-asyncio). ``pyframe_client_for(app)`` serves any app.
+on a real socket at ``http://127.0.0.1:<free port>`` (needs pytest-asyncio).
+``client = await pyframe_client_for(app)`` serves any other app (it is a coroutine function:
+await it, do not ``async with`` it). Every client the fixtures started is stopped when the test
+ends, which runs the app's shutdown: the plugins' stop hooks and ``on_shutdown`` functions.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ if pytest_asyncio is not None:
         clients: list[TestClient] = []
 
         async def start(app: PyFrameApp, **options: Any) -> TestClient:
+            """``client = await pyframe_client_for(app)``: serve ``app`` until the test ends."""
             client = TestClient(app, **options)
             await client.__aenter__()
             clients.append(client)
@@ -73,8 +77,10 @@ else:
 
     @pytest.fixture
     def pyframe_client() -> None:
-        pytest.skip("pyframe_client needs pytest-asyncio: pip install pytest-asyncio")
+        pytest.skip("pyframe_client needs pytest-asyncio (in the plugin template's test "
+                    "extra: pip install -e '.[test]')")
 
     @pytest.fixture
     def pyframe_client_for() -> None:
-        pytest.skip("pyframe_client_for needs pytest-asyncio: pip install pytest-asyncio")
+        pytest.skip("pyframe_client_for needs pytest-asyncio (in the plugin template's test "
+                    "extra: pip install -e '.[test]')")

@@ -17,8 +17,10 @@ __all__ = ["TestClient"]
 class TestClient:
     """``async with TestClient(app) as client: resp = await client.get('/')``.
 
-    The app runs on 127.0.0.1 on a free port for the duration of the block; requests go through
-    a real TCP connection. Responses are ``aiohttp.ClientResponse`` objects.
+    The app runs on 127.0.0.1 on a free port for the duration of the block (``client.port``;
+    ``client.url("/x")`` is ``http://127.0.0.1:<port>/x``, ``https`` with an ``ssl_context``);
+    requests go through a real TCP connection. Responses are ``aiohttp.ClientResponse``
+    objects. Leaving the block shuts the app down: plugins' stop hooks and ``on_shutdown``.
     """
 
     __test__ = False  # not a pytest test class
@@ -33,6 +35,7 @@ class TestClient:
         return self.server.port
 
     def url(self, path: str = "/") -> str:
+        """The absolute URL of ``path`` on the served app, for other clients (websockets, curl)."""
         return f"{self.server.scheme}://127.0.0.1:{self.port}{path}"
 
     async def __aenter__(self) -> TestClient:

@@ -1,9 +1,6 @@
-"""The design of the WebSocket part, checked where it can be today: ``WebSocketConnection``
-lets a synchronous handler in a worker thread use the ws plugin's connection (its committed
-``pyframe_ws.WebSocket``) over a real socket, with a real WebSocket client.
-
-Serving ``WebSocket`` routes from ``OutsideHTTP`` waits for the ws plugin's route support;
-see docs/migrating-from-outside.md."""
+"""The bridge alone: ``WebSocketConnection`` lets a synchronous handler in a worker thread use
+the ws plugin's connection (``pyframe_ws.WebSocket``) under a bare aiohttp server, over a real
+socket, with a real WebSocket client. test_websocket.py serves it from ``OutsideHTTP``."""
 
 from __future__ import annotations
 

@@ -15,6 +15,8 @@ _EXACT = 2 ** 53  # the largest integer a double (a Lua number) holds exactly
 
 def check_name(kind: str, name: str) -> None:
     """Topics, keys and stream names: non-empty strings of bounded length."""
+    if type(name) is str and 0 < len(name) <= MAX_NAME_LENGTH:
+        return  # the usual case, decided without the checks that word the errors
     if not isinstance(name, str):
         raise TypeError(f"a {kind} must be a str, got {type(name).__name__}")
     if not name or len(name) > MAX_NAME_LENGTH:
@@ -48,6 +50,11 @@ def ttl_ms(ttl: float | None) -> int | None:
 
 def encode_args(args: Sequence[OpArg]) -> list[bytes]:
     """Op arguments as the bytes both halves of an AtomicOp see (what Redis gets as ARGV)."""
+    for arg in args:
+        if type(arg) is not bytes:
+            break
+    else:
+        return list(args)  # already bytes, as a caller that encodes once passes them
     out: list[bytes] = []
     for arg in args:
         if isinstance(arg, bytes):
@@ -76,6 +83,12 @@ def lua_reply(value: Any) -> Any:
     numbers as strings."""
     if value is None or isinstance(value, bytes):
         return value
+    if type(value) is list:
+        for item in value:
+            if type(item) is not int or not -_EXACT <= item <= _EXACT:
+                break
+        else:
+            return value  # whole numbers a double holds: Redis gives them back unchanged
     if isinstance(value, bool):
         return 1 if value else None
     if isinstance(value, int):

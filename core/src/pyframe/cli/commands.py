@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import os
+import shlex
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from ..errors import ConfigError, PluginError
+from ..serve.target import TargetError
+from .listing import VersionAction, plugin_rows
 
 __all__ = ["main", "load_app"]
 
 
 def load_app(target: str) -> Any:
     """Import ``module:attr`` (an app, or a factory returning one) from the working directory."""
-    from ..serve.target import TargetError, resolve_target
+    from ..serve.target import resolve_target
 
     try:
         return resolve_target(target)
@@ -34,16 +37,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _built_app(args: argparse.Namespace) -> Any:
-    from ..app import PyFrameApp
+    from ..plugin import load_app as load_built_app
 
-    if getattr(args, "target", None):
-        app = load_app(args.target)
-        if args.config:
-            app._config_path = args.config
-    else:
-        app = PyFrameApp(config=args.config)
-    app.build()
-    return app
+    return load_built_app(getattr(args, "target", None), config=args.config)
 
 
 def _cmd_routes(args: argparse.Namespace) -> int:
@@ -62,38 +58,42 @@ def _cmd_routes(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plugin_rows(args: argparse.Namespace) -> list[dict[str, Any]]:
-    from ..plugin.discovery import installed_plugins
-
-    enabled: dict[str, str] = {}
-    if getattr(args, "target", None) or args.config or _config_file_present():
-        app = _built_app(args)
-        enabled = {p.id: p.enabled_by for p in app.plugins.enabled}
-    rows = []
-    for pid, plugin in sorted(installed_plugins().items()):
-        obj = plugin.load()
-        names = sorted(n for n in dir(obj) if n.startswith("pyframe_")
-                       and hasattr(getattr(obj, n), "pyframe_impl"))
-        rows.append({"id": pid, "distribution": plugin.distribution, "version": plugin.version,
-                     "enabled": pid in enabled, "enabled_by": enabled.get(pid), "hooks": names})
-    return rows
-
-
-def _config_file_present() -> bool:
-    return os.path.isfile("pyframe.toml") or os.path.isfile("pyproject.toml") or bool(
-        os.environ.get("PYFRAME_CONFIG"))
-
-
 def _cmd_plugins(args: argparse.Namespace) -> int:
-    rows = _plugin_rows(args)
+    rows, error = plugin_rows(getattr(args, "target", None), args.config)
     if args.json:
         print(msgspec.json.encode(rows).decode())
-        return 0
-    _table(["ID", "DISTRIBUTION", "VERSION", "ENABLED", "HOOKS"],
-           [[r["id"], r["distribution"], r["version"],
-             f"yes ({r['enabled_by']})" if r["enabled"] else "no",
-             ", ".join(h.removeprefix("pyframe_") for h in r["hooks"])] for r in rows])
+    else:
+        _table(["ID", "DISTRIBUTION", "VERSION", "ENABLED", "HOOKS"],
+               [[r["id"], r["distribution"], r["version"], _enabled_cell(r),
+                 f"error: {r['error']}" if r["error"] else
+                 ", ".join(h.removeprefix("pyframe_") for h in r["hooks"])] for r in rows])
+    if error:
+        print(f"error: {error}\n(the plugins above are installed; which are enabled is not "
+              "known until the config is fixed)", file=sys.stderr)
+        return 2
     return 0
+
+
+def _enabled_cell(row: dict[str, Any]) -> str:
+    if row["enabled"] is None:
+        return "?"
+    return f"yes ({row['enabled_by']})" if row["enabled"] else "no"
+
+
+# Settings whose values `config show` never prints: a key whose name holds one of these words.
+_SECRET_WORDS = ("secret", "password", "token", "private_key", "api_key")
+
+
+def _masked(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        return {k: _masked(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, key) for v in value]
+    lowered = key.lower()
+    if value not in (None, "", []) and any(word in lowered for word in _SECRET_WORDS) \
+            and not lowered.endswith(("_env", "_file", "_path")):
+        return "***"
+    return value
 
 
 def _cmd_config_show(args: argparse.Namespace) -> int:
@@ -101,28 +101,27 @@ def _cmd_config_show(args: argparse.Namespace) -> int:
     data = msgspec.to_builtins(app.config)
     data["plugins"] = {p.id: msgspec.to_builtins(p.config) if p.config is not None else {}
                        for p in app.plugins.enabled}
+    data = _masked(data)
     out = {"source": app.config_source or "defaults", "config": data}
     print(msgspec.json.format(msgspec.json.encode(out)).decode())
     return 0
 
 
 def _cmd_config_schema(args: argparse.Namespace) -> int:
-    from ..config import LoggingConfig, ServerConfig
+    from ..config import config_json_schema
     from ..plugin.discovery import installed_plugins
+    from ..plugin.manager import config_schema_of
 
-    sections: dict[str, Any] = {"server": ServerConfig, "logging": LoggingConfig}
-    plugins: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
     for pid, plugin in sorted(installed_plugins().items()):
-        obj = plugin.load()
-        obj = obj() if inspect.isclass(obj) else obj
-        get_schema = getattr(obj, "pyframe_get_config_schema", None)
-        schema = get_schema() if get_schema is not None else None
-        plugins[pid] = msgspec.json.schema(schema) if schema is not None else {
-            "type": "object", "properties": {"enabled": {"type": "boolean"}},
-            "additionalProperties": False}
-    out = {name: msgspec.json.schema(kind) for name, kind in sections.items()}
-    out["plugins"] = plugins
-    print(msgspec.json.format(msgspec.json.encode(out)).decode())
+        try:
+            obj = plugin.load()
+            schemas[pid] = config_schema_of(obj() if inspect.isclass(obj) else obj)
+        except PluginError as exc:
+            # Its sections then pass only switched off, as they would at start-up.
+            print(f"warning: plugin {pid!r} is left out of the schema: {exc}", file=sys.stderr)
+    schema = config_json_schema(schemas)
+    print(msgspec.json.format(msgspec.json.encode(schema)).decode())
     return 0
 
 
@@ -131,7 +130,17 @@ def _cmd_new_plugin(args: argparse.Namespace) -> int:
 
     target = render_plugin(args.name, args.directory)
     print(f"created {target}")
-    print(f"next: pip install -e {target} && pytest {target}")
+    wheelhouse = Path(args.wheelhouse).expanduser()
+    found = wheelhouse.is_dir()
+    shown = str(wheelhouse.absolute()) if found else args.wheelhouse
+    # One line a user can paste into the virtual environment pyframe is installed in: the
+    # plugin with its test extra (pytest, pytest-asyncio), from the wheelhouse alone.
+    print(f"next: python -m pip install --no-index --find-links {shlex.quote(shown)} "
+          f"-e {shlex.quote(f'{target}[test]')} && python -m pytest {shlex.quote(str(target))}")
+    if not found:
+        print(f"(there is no wheelhouse at {args.wheelhouse}: build one with "
+              f"scripts/build-wheelhouse.sh in pyframe's repository, or name yours with "
+              f"--wheelhouse DIR)")
     return 0
 
 
@@ -143,6 +152,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pyframe", description="pyframe's command line")
+    parser.add_argument("--version", action=VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="serve an app")
@@ -171,12 +181,17 @@ def build_parser() -> argparse.ArgumentParser:
     show = config_sub.add_parser("show", help="print the merged, validated config")
     show.add_argument("--app", dest="target", metavar="MODULE:APP")
     show.set_defaults(func=_cmd_config_show)
-    schema = config_sub.add_parser("schema", help="print the JSON Schema of every section")
+    schema = config_sub.add_parser(
+        "schema", help="print the JSON Schema of pyframe.toml, installed plugins included")
     schema.set_defaults(func=_cmd_config_schema)
 
     new = sub.add_parser("new-plugin", help="create a plugin distribution from the template")
     new.add_argument("name", help="the plugin id, e.g. greeting")
-    new.add_argument("--dir", dest="directory", default=".", help="where to create it")
+    new.add_argument("--dir", dest="directory", default=".",
+                     help="the folder to create pyframe-NAME in (default: this one)")
+    new.add_argument("--wheelhouse", default="wheelhouse",
+                     help="the wheelhouse the printed next step installs from (default: "
+                          "./wheelhouse, where the README builds it)")
     new.set_defaults(func=_cmd_new_plugin)
 
     for cmd in (run, routes, plugins, show, schema):
@@ -190,8 +205,17 @@ def _add_plugin_commands(sub: argparse._SubParsersAction) -> None:
     from ..plugin.manager import new_manager
 
     manager = new_manager()
-    for pid, plugin in installed_plugins().items():
-        obj = plugin.load()
+    try:
+        installed = installed_plugins()
+    except PluginError:
+        return  # the commands that need the plugins report it
+    for pid, plugin in installed.items():
+        try:
+            obj = plugin.load()
+        except PluginError as exc:
+            # One broken plugin must not take the whole command line with it.
+            print(f"warning: {exc}; its subcommands are not available", file=sys.stderr)
+            continue
         if hasattr(getattr(obj, "pyframe_add_commands", None), "pyframe_impl"):
             manager.register(obj() if inspect.isclass(obj) else obj, name=pid)
     manager.hook.pyframe_add_commands(subparsers=sub)
@@ -202,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         return int(args.func(args) or 0)
-    except (ConfigError, PluginError) as exc:
+    except (ConfigError, PluginError, TargetError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

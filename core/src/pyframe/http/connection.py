@@ -3,28 +3,31 @@
 This module and the rest of ``pyframe.http`` are the only places that touch aiohttp's private
 names (tests/core/test_aiohttp_private.py names each one).
 
-aiohttp parses requests and keeps connections alive. This subclass adds a deadline for the
-whole request head (aiohttp alone waits for a slow client forever, up to the keep-alive
-timeout), a way for the body reader to give up on a stalled upload, a cap on open
-connections, ``Connection: close`` while draining, and error answers that never quote the
-request's bytes back to the client.
+aiohttp parses requests and keeps connections alive. This subclass adds: a deadline for the
+whole request head (aiohttp alone waits for a slow client until the keep-alive timeout); the
+head and framing limits of http/heads.py and the refusals of http/framing.py; the send
+timeout of http/sending.py; a cap on open connections; ``Connection: close`` while draining,
+with idle connections closed at once; and error answers that never quote the request's bytes
+back.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import http_exceptions as hx
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
 from ..logging import get_logger
 from ..request.responses import json_encode
 from ..status import get_description
+from .access import request_finished
+from .framing import Refusal, Refused, describe, raw_error, require_c_parser
+from .heads import HeadReading
+from .sending import SendDeadline
 
 if TYPE_CHECKING:
     from ..config import ServerConfig
@@ -33,82 +36,54 @@ __all__ = ["PyFrameServer", "PyFrameRequestHandler", "make_server", "raw_error",
 
 log = get_logger("pyframe")
 
-# aiohttp messages that are fixed text (or name a header from aiohttp's own short list), so
-# they can be shown; every other parser message may contain the client's bytes.
-_SAFE_MESSAGES = re.compile(r"^(Missing 'Host' header in request\.|"
-                            r"Duplicate '[A-Za-z0-9-]{1,40}' header found\.)$")
-
-
-def raw_error(status: int, detail: str, headers: str = "") -> bytes:
-    """A complete ``Connection: close`` JSON error response, for writing to a bare transport."""
-    reason = get_description(status)
-    body = json_encode({"error": reason, "detail": detail})
-    return (f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n{headers}\r\n").encode() + body
-
-
-def _describe(handler: PyFrameRequestHandler, status: int,
-              exc: BaseException | None) -> tuple[int, str | None]:
-    """The status and a short reason for a request aiohttp could not parse or serve."""
-    if isinstance(exc, hx.LineTooLong):
-        line = handler._line_length
-        if line is None or line > handler.line_limit:
-            return 414, f"the request line is longer than {handler.line_limit} bytes"
-        return 431, f"a header is longer than {handler.field_limit} bytes"
-    if isinstance(exc, hx.BadHttpMethod):
-        if exc.message.startswith("Received HTTPS traffic"):
-            return 400, "TLS traffic on a plain HTTP port: use http://"
-        return 400, "invalid method in the request line"
-    if isinstance(exc, hx.InvalidURLError):
-        return 400, "invalid request target"
-    if isinstance(exc, hx.BadStatusLine):
-        return 400, "invalid request line"
-    if isinstance(exc, hx.InvalidHeader):
-        return 400, "invalid header"
-    if isinstance(exc, hx.PayloadEncodingError):
-        return 400, "invalid body framing (Content-Length or Transfer-Encoding)"
-    if isinstance(exc, hx.BadHttpMessage):
-        if exc.message == "Too many headers received":
-            return 431, f"more than {handler.header_count_limit} headers"
-        if _SAFE_MESSAGES.match(exc.message):
-            return 400, exc.message
-        return 400, "malformed request"
-    if status == 504:
-        return 504, "the handler timed out"
-    if 400 <= status < 500:
-        return status, None
-    return 500, None
-
-
 # How long a drain waits for the first request of a connection accepted just before it.
 FRESH_CONNECTION_GRACE = 1.0
+_NOSNIFF = {"X-Content-Type-Options": "nosniff"}
 
 
-class PyFrameRequestHandler(RequestHandler):
+class PyFrameRequestHandler(HeadReading, SendDeadline, RequestHandler):
     """One client connection (aiohttp's protocol object), with pyframe's extra limits."""
 
-    __slots__ = ("header_timeout", "body_timeout", "line_limit", "field_limit",
-                 "header_count_limit", "_head_timer", "_awaiting_head",
-                 "_head_seen", "_line_length", "_last_payload", "_first_request")
+    __slots__ = ("header_timeout", "body_timeout", "body_min_rate", "send_timeout",
+                 "decompress_bodies", "line_limit", "field_limit", "header_count_limit",
+                 "head_limit", "_head_timer", "_awaiting_head", "_head_bytes", "_line_length",
+                 "_last_payload", "_framing", "_first_request", "_refusing", "_send_timer",
+                 "_send_left", "_unmade_upgrade", "ws_frame_limit")
 
     def __init__(self, manager: PyFrameServer, *, header_timeout: float | None = None,
-                 body_timeout: float | None = None, **kwargs: Any) -> None:
+                 body_timeout: float | None = None, body_min_rate: float = 0.0,
+                 send_timeout: float | None = None, max_head_size: int | None = None,
+                 decompress_bodies: bool = True, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
         # Kept here too: aiohttp before 3.13.1 does not keep them on the handler.
         self.line_limit = kwargs.get("max_line_size", 8190)
+        # Set by pyframe.http.websocket.accept_websocket for the reader it is about to get.
+        self.ws_frame_limit = 0
         self.field_limit = kwargs.get("max_field_size", 8190)
         self.header_count_limit = kwargs.get("max_headers", 32768)
+        self.head_limit = max_head_size
         self.header_timeout = header_timeout
+        # Read by pyframe.request.reading while it reads a body.
         self.body_timeout = body_timeout
+        self.body_min_rate = body_min_rate
+        self.decompress_bodies = decompress_bodies
+        self.send_timeout = send_timeout
         self._head_timer: asyncio.TimerHandle | None = None
         # True from the end of one response until the next request head is parsed.
         self._awaiting_head = True
-        # Bytes of the head seen so far and the request line's length once its end arrived:
-        # a too-long line is a 414, a too-long header a 431.
-        self._head_seen = 0
+        # The head being received: its bytes so far and, once its end arrived, the request
+        # line's length (a too-long line is a 414, a too-long header a 431).
+        self._head_bytes = 0
         self._line_length: int | None = None
+        # The newest request's body, and the bytes of its chunked framing beyond its data.
         self._last_payload: Any = None
+        self._framing = 0
         self._first_request: asyncio.Future[None] | None = None
+        # Nothing more is read: an error answer is queued, or being given.
+        self._refusing = False
+        self._unmade_upgrade: Any = None  # the head of an upgrade not made: its answer closes
+        self._send_timer: asyncio.TimerHandle | None = None
+        self._send_left = 0
 
     # The request-head deadline. The clock starts when the connection opens and when the
     # first byte of a later request arrives; it stops when aiohttp has parsed the head.
@@ -118,33 +93,8 @@ class PyFrameRequestHandler(RequestHandler):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._cancel_head_timer()
+        self.cancel_send_timer()
         super().connection_lost(exc)
-
-    def data_received(self, data: bytes) -> None:
-        # Bytes of a body the handler did not read are not a new head: aiohttp's lingering
-        # close deals with them. (Written out inline: this runs for every read.)
-        awaiting = self._awaiting_head
-        if awaiting:
-            payload = self._last_payload
-            if payload is not None and not payload.is_eof():
-                awaiting = False
-            elif self._line_length is None:
-                end = data.find(b"\n")
-                if end >= 0:
-                    self._line_length = self._head_seen + end
-                self._head_seen += len(data)
-        count = self._request_count
-        super().data_received(data)
-        if self._request_count != count:  # a head was parsed (or failed to parse)
-            if self._first_request is not None and not self._first_request.done():
-                self._first_request.set_result(None)
-            self._awaiting_head = False
-            if self._head_timer is not None:
-                self._cancel_head_timer()
-        elif awaiting and self._head_timer is None:
-            # Part of a head: its deadline starts now (a whole head in one read, the usual
-            # case, never sets a timer).
-            self._arm_head_timer()
 
     def _arm_head_timer(self) -> None:
         if self.header_timeout is not None and self._head_timer is None \
@@ -194,11 +144,27 @@ class PyFrameRequestHandler(RequestHandler):
                 pass
             finally:
                 self._first_request = None
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            # Idle between requests, with nothing to finish: closed now. aiohttp would wait
+            # for it until the end of the grace period, holding the whole drain up.
+            self.force_close()
         await super().shutdown(timeout)
 
-    def body_timed_out(self) -> None:
-        """Called by the body reader when the client stopped sending: answer, then close
-        without lingering for the rest of the body."""
+    def set_parser(self, parser: Any, *args: Any, **kwargs: Any) -> None:
+        # aiohttp's server calls this only to install a WebSocket reader (after the 101): the
+        # guard in front of it fails unmasked client frames, which aiohttp accepts. aiohttp
+        # 3.14 passes a data_received_cb as well, 3.13 does not: whatever comes goes on.
+        from .websocket import MaskGuard
+
+        transport = self.transport
+        guard = MaskGuard(parser, _peer(transport) if transport else None,
+                          limit=self.ws_frame_limit, transport=transport)
+        super().set_parser(guard, *args, **kwargs)
+
+    def body_failed(self) -> None:
+        """Called by the body reader when a body cannot be read to its end (stalled, too slow,
+        malformed): answer, then close without lingering for the rest of it."""
         self._lingering_time = 0.0
 
     def finish_response(self, request: web.BaseRequest, resp: web.StreamResponse,
@@ -206,20 +172,31 @@ class PyFrameRequestHandler(RequestHandler):
                         ) -> Coroutine[Any, Any, tuple[web.StreamResponse, bool]]:
         # A plain function returning aiohttp's coroutine (which the caller awaits): no
         # coroutine layer of its own on every response.
-        if self._force_close and not getattr(resp, "prepared", True):
-            resp.force_close()  # draining: tell the client not to send another request here
+        if (self._force_close or (self._unmade_upgrade is not None
+                                  and request._message is self._unmade_upgrade)) \
+                and not getattr(resp, "prepared", True):
+            # Draining, or an upgrade not made: tell the client not to send another request
+            # on this connection.
+            resp.force_close()
         # From here on, the next bytes are the next request's head.
         self._awaiting_head = True
-        self._head_seen = 0
-        self._line_length = None
-        self._last_payload = request.content
         return super().finish_response(request, resp, start_time)
+
+    def log_access(self, request: web.BaseRequest, response: web.StreamResponse,
+                   time: float | None) -> None:
+        # Once a response is written: the app's observers (pyframe.http.access; the access
+        # line is one), logging on or off; aiohttp's access logger for requests it answered.
+        # (An empty _state: nothing observes this request, the usual case without a log.)
+        if request._state and request_finished(request, response):
+            return
+        if self.access_logger is not None:
+            super().log_access(request, response, time)
 
     def handle_error(self, request: web.BaseRequest, status: int = 500,
                      exc: BaseException | None = None,
                      message: str | None = None) -> web.StreamResponse:
-        status, detail = _describe(self, status, exc)
-        if status >= 500:
+        status, detail = describe(self, status, exc)
+        if status >= 500 and not isinstance(exc, Refusal):
             log.error("request_error", status=status, path=request.path, exc_info=exc)
         else:
             log.info("bad_request", status=status, detail=detail, remote=request.remote)
@@ -228,52 +205,28 @@ class PyFrameRequestHandler(RequestHandler):
         body: dict[str, str] = {"error": get_description(status)}
         if detail:
             body["detail"] = detail
-        resp = web.Response(status=status, body=json_encode(body),
+        resp = web.Response(status=status, body=json_encode(body), headers=_NOSNIFF,
                             content_type="application/json")
         resp.force_close()
         return resp
 
 
-class _Refused(asyncio.Protocol):
-    """A connection over the cap: a 503 right away, then close once the client has read it."""
-
-    def __init__(self, response: bytes) -> None:
-        self.response = response
-        self.transport: asyncio.Transport | None = None
-        self.timer: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        transport.write(self.response)  # type: ignore[attr-defined]
-        if transport.can_write_eof():  # type: ignore[attr-defined]
-            transport.write_eof()  # type: ignore[attr-defined]
-        # Wait for the client's close so unread request bytes do not turn into a reset that
-        # loses the 503; but never longer than a second.
-        self.timer = asyncio.get_running_loop().call_later(1.0, transport.close)
-
-    def data_received(self, data: bytes) -> None:
-        pass
-
-    def eof_received(self) -> bool:
-        if self.transport is not None:
-            self.transport.close()
-        return True
-
-    def connection_lost(self, exc: BaseException | None) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
+# Connection options that are pyframe's, not aiohttp's RequestHandler's.
+_OWN_OPTIONS = ("header_timeout", "body_timeout", "body_min_rate", "send_timeout",
+                "max_head_size", "decompress_bodies")
 
 
 class PyFrameServer(web.Server):
     """aiohttp's low-level server making :class:`PyFrameRequestHandler` connections."""
 
     def __init__(self, handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]], *,
-                 max_connections: int | None = None, header_timeout: float | None = None,
-                 body_timeout: float | None = None, **kwargs: Any) -> None:
+                 max_connections: int | None = None, **kwargs: Any) -> None:
+        require_c_parser()
+        own = {name: kwargs.pop(name) for name in _OWN_OPTIONS if name in kwargs}
         super().__init__(handler, **kwargs)
         self.max_connections = max_connections
         self.refused = 0
-        self._timeouts = {"header_timeout": header_timeout, "body_timeout": body_timeout}
+        self._own = own
         self._refusal = raw_error(503, f"the server is at its limit of {max_connections} open "
                                        f"connections", "Retry-After: 1\r\n")
         self._refusal_logged = 0.0
@@ -286,8 +239,8 @@ class PyFrameServer(web.Server):
                 self._refusal_logged = now
                 log.warning("connection_refused", reason="max_connections",
                             limit=self.max_connections, refused_total=self.refused)
-            return _Refused(self._refusal)
-        return PyFrameRequestHandler(self, loop=self._loop, **self._timeouts, **self._kwargs)
+            return Refused(self._refusal)
+        return PyFrameRequestHandler(self, loop=self._loop, **self._own, **self._kwargs)
 
 
 def in_flight(server: web.Server) -> int:
@@ -303,9 +256,15 @@ def make_server(handler: Callable[[web.BaseRequest], Awaitable[web.StreamRespons
     options.setdefault("max_line_size", config.max_line_size)
     options.setdefault("max_field_size", config.max_field_size)
     options.setdefault("max_headers", config.max_headers)
+    options.setdefault("max_head_size", config.max_head_size)
     options.setdefault("header_timeout", config.header_timeout)
     options.setdefault("body_timeout", config.body_timeout)
+    options.setdefault("body_min_rate", config.body_min_rate)
+    options.setdefault("send_timeout", config.send_timeout)
+    options.setdefault("decompress_bodies", config.decompress_bodies)
     options.setdefault("max_connections", config.max_connections)
+    # Bodies are decoded by pyframe.request.reading, which counts the decoded bytes.
+    options.setdefault("auto_decompress", False)
     return PyFrameServer(handler, **options)
 
 

@@ -6,13 +6,23 @@ kilobytes, building the bytes here and writing them in one call skips aiohttp's 
 object, its header copy and three layers of coroutines, which is most of what a
 plaintext request costs after parsing. Streams, files, cookies, HTTP/1.0 and bodyless statuses
 keep aiohttp's path.
+
+The write is not awaited, so a client that pipelines requests and never reads could pile
+responses up in the transport; once the transport's buffer is over its high-water mark (it
+pauses the protocol), a response here waits for it to drain like aiohttp's own path does,
+and the connection's ``send_timeout`` cuts a client that never takes them. Header names and
+values are checked here too: a name that is not a token or a value with a control character
+is a ValueError (a 500), never bytes on the wire.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.hdrs import CONNECTION, CONTENT_LENGTH, DATE, SERVER, TRANSFER_ENCODING
 from aiohttp.helpers import rfc822_formatted_time
 from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
 from multidict import CIMultiDict
@@ -24,7 +34,7 @@ try:  # aiohttp's own serializer validates header names and values against injec
 except ImportError:  # pragma: no cover - a future aiohttp without it keeps the slow path
     _serialize_headers = None
 
-__all__ = ["DirectResponse", "direct_response", "DIRECT_LIMIT"]
+__all__ = ["DirectResponse", "direct_response", "check_headers", "check_value", "DIRECT_LIMIT"]
 
 # Above this, aiohttp's writer paces the body with the client (drain) instead.
 DIRECT_LIMIT = 64 * 1024
@@ -32,6 +42,33 @@ _SERVER = f"Server: {SERVER_SOFTWARE}\r\n".encode()
 _status_lines: dict[int, str] = {}  # 100 to 599 at most
 _prefixes: dict[tuple[int, str | None], bytes] = {}
 _date: list[Any] = ["", b""]
+# RFC 9110: a field name is a token; a value holds no control character but HTAB.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_checked_names: set[str] = set()  # names seen to be tokens; bounded: past 1024, no caching
+
+
+def check_value(value: str) -> str:
+    if _CONTROL.search(value) is not None:
+        raise ValueError("a response header value holds a control character (CR, LF, NUL...)")
+    return value
+
+
+def _check_name(name: str) -> None:
+    if name not in _checked_names:
+        if _TOKEN.fullmatch(name) is None:
+            raise ValueError("a response header name is not an HTTP token")
+        if len(_checked_names) < 1024:
+            _checked_names.add(name)
+
+
+def check_headers(items: Iterable[tuple[str, str]]) -> None:
+    """ValueError for a header that must not be written: a name that is not a token, a value
+    with a control character. aiohttp would find the value only once it starts writing,
+    with the connection then dropped; this finds both before anything is sent."""
+    for name, value in items:
+        _check_name(name)
+        check_value(value)
 
 
 def _date_line() -> bytes:
@@ -47,9 +84,7 @@ def _prefix(status: int, content_type: str | None) -> bytes:
     if prefix is None:
         line = f"HTTP/1.1 {status} {get_description(status)}\r\n"
         if content_type is not None:
-            if "\r" in content_type or "\n" in content_type:
-                raise ValueError("a content type with a line break")
-            line += f"Content-Type: {content_type}\r\n"
+            line += f"Content-Type: {check_value(content_type)}\r\n"
         prefix = line.encode("latin-1")
         if len(_prefixes) < 512:  # statuses times content types: small, but bounded
             _prefixes[key] = prefix
@@ -86,6 +121,10 @@ class DirectResponse:
         data = head if request.method == "HEAD" else head + self.body
         transport.write(data)
         self.body_length = len(data)
+        if request._protocol._paused:  # the transport's buffer is over its high-water mark
+            # The client is not keeping up: wait, so the next pipelined request is not served
+            # (and its response buffered) until this one has left.
+            await request.writer.drain()
 
     async def write_eof(self, data: bytes = b"") -> None:
         return None
@@ -101,16 +140,19 @@ def direct_response(request: web.BaseRequest, status: int, headers: CIMultiDict[
     if headers is None:
         head = _prefix(status, content_type) + length + _date_line() + _SERVER
         return DirectResponse(status, head, body)
-    if _serialize_headers is None or "Transfer-Encoding" in headers or "Connection" in headers:
+    # (aiohttp's hdrs names: istr, which a case-insensitive lookup takes without folding.)
+    if _serialize_headers is None or TRANSFER_ENCODING in headers or CONNECTION in headers:
         return None  # framing the app chose itself: aiohttp's path honours it
-    if "Content-Length" in headers:  # the body's own length is written below instead
+    if CONTENT_LENGTH in headers:  # the body's own length is written below instead
         headers = headers.copy()
         headers.popall("Content-Length")
-    # Raises ValueError for a header carrying a line break: the caller answers 500.
+    for name in headers.keys():
+        _check_name(name)
+    # Raises ValueError for a value with a control character: the caller answers 500.
     head = _serialize_headers(_status_line(status), headers)[:-2]
-    if "Date" not in headers:
+    if DATE not in headers:
         head += _date_line()
-    if "Server" not in headers:
+    if SERVER not in headers:
         head += _SERVER
     return DirectResponse(status, head + length, body)
 

@@ -45,10 +45,13 @@ from ..errors import (
     Unauthorized,
     UnprocessableContent,
     UnsupportedMediaType,
+    install_hint,
 )
+from ..http.websocket import AcceptedWebSocket, accept_websocket
 from ..http.writer import UpgradedResponse
 from ..logging import get_logger
 from ..request.context import RequestContext
+from ..request.finished import FinishedRequest, RequestObserver
 from ..request.middleware import CallNext, Middleware, MiddlewareOrder, middleware_order
 from ..request.negotiation import (
     accept_quality,
@@ -81,12 +84,14 @@ __all__ = [
     # Hooks.
     "hookimpl", "hookspec",
     # Config.
-    "PluginConfig", "validate_section", "ConfigError", "PluginError",
+    "PluginConfig", "validate_section", "ConfigError", "PluginError", "install_hint",
     # Routes, middleware, the request and responses.
     "Route", "WEBSOCKET", "HTTP_METHODS", "RequestContext", "Middleware", "CallNext",
     "MiddlewareOrder", "middleware_order", "Response", "JSONResponse", "HTMLResponse",
     "PlainTextResponse", "RedirectResponse", "FileResponse", "StreamingResponse",
     "ResponseCookie", "UpgradedResponse", "json_encode", "add_vary", "error_response",
+    # WebSocket handshakes with the strict frame reader.
+    "accept_websocket", "AcceptedWebSocket",
     # Negotiation.
     "media_type_of", "parse_accept", "accept_quality", "parse_accept_encoding",
     # HTTP errors.
@@ -95,13 +100,15 @@ __all__ = [
     "ServiceUnavailable",
     # Running beside requests.
     "AppKey", "run_sync", "draining", "until_draining", "DRAINING", "stream_item_encoder",
-    # Logging and measurements.
-    "get_logger", "MetricSample",
+    # Logging and measurements; watching finished requests.
+    "get_logger", "MetricSample", "FinishedRequest", "RequestObserver", "requests_in_flight",
     # The shared backends (docs/backends.md).
     "check_backend_url", "open_backend", "BackendLease", "Broker", "Subscription",
     "KeyValueStore", "AtomicOp", "DataView", "EventLog", "LogEntry", "LogRead", "BusState",
     "BackendHealth", "BackendError", "BackendUnavailable", "BackendClosed", "MessageTooLarge",
     "OperationFailed", "SubscriptionClosed",
+    # Command-line subcommands.
+    "load_app",
 ]
 
 
@@ -118,6 +125,13 @@ async def error_response(context: RequestContext, exc: BaseException) -> Respons
     dispatcher = context.app.dispatcher
     assert dispatcher is not None, "the app is not started"
     return await dispatcher.render_error(context, exc)
+
+
+def requests_in_flight(app: PyFrameApp) -> int:
+    """How many requests the started app is handling now: routed and not yet answered (a
+    stream counts until it ends). 0 before the app starts."""
+    dispatcher = app.dispatcher
+    return dispatcher.in_flight if dispatcher is not None else 0
 
 
 def check_backend_url(url: str | None, *, source: str, key: str) -> str:
@@ -144,3 +158,21 @@ async def open_backend(app: PyFrameApp, url: str | None) -> BackendLease:
             detail="memory:// is per process: each worker sees only its own state; name a "
                    "redis:// backend to share it")
     return lease
+
+
+def load_app(target: str | None = None, *, config: str | None = None) -> PyFrameApp:
+    """The app a plugin's CLI subcommand works on, built (config read, plugins enabled).
+
+    ``target`` is ``module:attr`` as ``pyframe run`` takes it (a PyFrameApp or a factory), or
+    None for an app without routes that reads the config file; ``config`` is a config file
+    path (default: ``pyframe.toml`` or ``[tool.pyframe]`` in the working directory). Then
+    ``app.config`` is the merged core config and ``app.plugins.config(id)`` a plugin's. An
+    error (a target that does not import, a bad config) raises an exception that the
+    ``pyframe`` command prints as one line, exiting with 2.
+    """
+    from ..app import PyFrameApp
+    from ..serve.target import resolve_target
+
+    app = resolve_target(target, config=config) if target else PyFrameApp(config=config)
+    app.build()
+    return app

@@ -15,25 +15,26 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from ..config import validate_section
-from ..errors import ConfigError, PluginError
+from ..config import validate_plugin_section
+from ..errors import PluginError
 from ..logging import get_logger
 from . import specs
 from .discovery import (
     ENV_BLOCK,
-    ENV_NO_AUTOLOAD,
     ENV_TRACE,
-    autoload_disabled,
     blocked_ids,
     installed_plugins,
+    missing_plugin_hint,
+    missing_plugin_message,
 )
+from .selection import check_switched_off, wanted_plugins
 
 if TYPE_CHECKING:
     from ..app import PyFrameApp
     from ..config import LoadedConfig
     from ..request.routing import Route
 
-__all__ = ["Plugins", "PluginInfo", "new_manager"]
+__all__ = ["Plugins", "PluginInfo", "new_manager", "config_schema_of"]
 
 log = get_logger("pyframe")
 
@@ -47,6 +48,21 @@ def new_manager() -> pluggy.PluginManager:
             lambda line: log.info("plugin_hook_trace", line=line.rstrip()))
         manager.enable_tracing()
     return manager
+
+
+def config_schema_of(obj: Any) -> Any:
+    """A plugin object's config schema (its ``pyframe_get_config_schema``), asked outside any
+    app: for a section the config switches off, and for ``pyframe config schema``."""
+    manager = new_manager()
+    try:
+        manager.register(obj, name="schema")
+    except (pluggy.PluginValidationError, ValueError) as exc:
+        raise PluginError(f"plugin {obj!r} cannot be registered: {exc}") from None
+    schema = manager.hook.pyframe_get_config_schema()
+    if inspect.isawaitable(schema):
+        _close(schema)
+        raise PluginError(f"plugin {obj!r}: pyframe_get_config_schema must not be async")
+    return schema
 
 
 class PluginInfo:
@@ -127,7 +143,9 @@ class Plugins:
         return plugin_id in self._requested
 
     def get(self, plugin_id: str) -> Any:
-        """The object of an enabled plugin (after the app is built)."""
+        """The object of an enabled plugin, once the app is built (``app.build()``, ``await
+        app.startup()``, or in a start-up hook). Before that, share objects through
+        ``app.state`` under a ``pyframe.plugin.AppKey``."""
         return self._info(plugin_id).obj
 
     def config(self, plugin_id: str) -> Any:
@@ -141,8 +159,13 @@ class Plugins:
         try:
             return self._enabled[plugin_id]
         except KeyError:
-            state = "the app is not built yet" if not self._built else "it is not enabled"
-            raise KeyError(f"no enabled plugin {plugin_id!r}: {state}") from None
+            if self._built:
+                raise KeyError(f"no enabled plugin {plugin_id!r}: it is not enabled") from None
+            raise KeyError(
+                f"no enabled plugin {plugin_id!r}: the app is not built yet. app.plugins.get() "
+                "works once it is (app.build(), await app.startup(), or in a start-up hook); "
+                "to reach a plugin's objects before that, the plugin keeps them in app.state "
+                "under a pyframe.plugin.AppKey") from None
 
     @property
     def enabled(self) -> list[PluginInfo]:
@@ -166,20 +189,22 @@ class Plugins:
         if self._built:
             return
         source = loaded.describe()
-        wanted = self._wanted(loaded, required, source)
+        wanted, switched_off = wanted_plugins(loaded, self._requested, self._disabled,
+                                              required)
         installed = installed_plugins() if any(p not in self._objects for p in wanted) else {}
         blocked = blocked_ids()
         for pid, (options, enabled_by) in wanted.items():
             if pid in blocked:
-                raise PluginError(f"plugin {pid!r} is enabled by {self._where(enabled_by, source)}"
-                                  f" but blocked by {ENV_BLOCK}; remove one or the other")
+                where = source if enabled_by == "config" else enabled_by
+                raise PluginError(f"plugin {pid!r} is enabled by {where} but blocked by "
+                                  f"{ENV_BLOCK}; remove one or the other")
             if pid in self._objects:
                 obj, dist, version = self._objects[pid], "(registered in code)", ""
             elif pid in installed:
                 ip = installed[pid]
                 obj, dist, version = ip.load(), ip.distribution, ip.version
             else:
-                raise PluginError(self._missing_message(pid, enabled_by, source))
+                raise PluginError(missing_plugin_message(pid, enabled_by, source))
             if inspect.isclass(obj):
                 obj = obj()
             where = (source if enabled_by == "config" else
@@ -193,58 +218,13 @@ class Plugins:
             raise PluginError(self._validation_message(exc)) from None
         for info in self._enabled.values():
             schema = self.call_one("pyframe_get_config_schema", info)
-            if schema is None:
-                if info.options:
-                    raise ConfigError(f"{info.source}: plugins.{info.id}: plugin {info.id!r} "
-                                      f"takes no settings, got {', '.join(sorted(info.options))}")
-                continue
-            info.config = validate_section(schema, info.options, f"plugins.{info.id}",
-                                           info.source, loaded.env_keys)
+            info.config = validate_plugin_section(info.id, schema, info.options, info.source,
+                                                  loaded.env_keys)
+        check_switched_off(switched_off, self._objects, loaded, config_schema_of)
         for info in self._enabled.values():
             self.call_one("pyframe_configure_plugin", info, app=self.app, config=info.config,
                           source=info.source)
         self._built = True
-
-    def _wanted(self, loaded: LoadedConfig, required: Iterable[tuple[str, str]],
-                source: str) -> dict[str, tuple[dict[str, Any], str]]:
-        """Plugin id -> (options, enabled by) from code, the config file and what needs one."""
-        switched_off: set[str] = set()
-        wanted: dict[str, tuple[dict[str, Any], str]] = {}
-        for pid, options in self._requested.items():
-            wanted[pid] = (dict(options), "code")
-        for pid, section in loaded.config.plugins.items():
-            if not isinstance(section, dict):
-                raise ConfigError(f"{source}: plugins.{pid}: expected a table, "
-                                  f"got {type(section).__name__}")
-            section = dict(section)
-            enabled = section.pop("enabled", True)
-            if not isinstance(enabled, bool):
-                raise ConfigError(f"{source}: plugins.{pid}.enabled: expected bool, "
-                                  f"got {type(enabled).__name__}")
-            if not enabled or pid in self._disabled:
-                wanted.pop(pid, None)
-                switched_off.add(pid)
-                continue
-            if (pid not in loaded.file_plugins and pid not in wanted
-                    and f"plugins.{pid}.enabled" not in loaded.env_keys):
-                # Only environment variables name this plugin: they override settings of a
-                # plugin that is on, they do not turn one on.
-                log.warning("plugin_env_override_unused", plugin=pid,
-                            variables=sorted(v for k, v in loaded.env_keys.items()
-                                             if k.startswith(f"plugins.{pid}.")),
-                            hint=f"set PYFRAME_PLUGINS__{pid.upper()}__ENABLED=true to turn it on")
-                continue
-            options, _ = wanted.get(pid, ({}, "config"))
-            options.update(section)
-            wanted[pid] = (options, "config")
-        for pid, reason in required:
-            if pid in self._disabled or pid in switched_off:
-                where = "app.plugins.disable" if pid in self._disabled else \
-                    f"enabled = false in {source}"
-                raise PluginError(f"{reason} needs the {pid!r} plugin, but {where} turns it off; "
-                                  f"remove one or the other")
-            wanted.setdefault(pid, ({}, reason))
-        return wanted
 
     def _register(self, info: PluginInfo) -> None:
         try:
@@ -264,23 +244,6 @@ class Plugins:
         return (f"plugin {pid!r} ({dist}) implements a hook pyframe does not define or with "
                 f"arguments its spec does not have: {exc}. See docs/hooks.md for the hooks; "
                 f"update the plugin or block it with {ENV_BLOCK}={pid}")
-
-    @staticmethod
-    def _where(enabled_by: str, source: str) -> str:
-        return source if enabled_by == "config" else enabled_by
-
-    @staticmethod
-    def _missing_message(pid: str, enabled_by: str, source: str) -> str:
-        if enabled_by == "config":
-            what = f"{source} has a [plugins.{pid}] section"
-        elif enabled_by == "code":
-            what = f"the app enables plugin {pid!r}"
-        else:
-            what = enabled_by
-        hint = (f"autoloading is off ({ENV_NO_AUTOLOAD}); register it in code"
-                if autoload_disabled() else
-                f"install it (pip install 'pyframe[{pid}]' for pyframe's own plugins)")
-        return f"{what}, but no plugin with the id {pid!r} is installed: {hint}, or remove that"
 
     # Calling hooks.
     def order(self, hook_name: str) -> list[PluginInfo]:
@@ -326,6 +289,21 @@ class Plugins:
             contributed.extend(answer if isinstance(answer, Iterable) else [answer])
         return contributed
 
+    def request_observers(self) -> list[Callable[..., Any]]:
+        """Every plugin's ``pyframe_add_request_observers``, in pluggy's order, checked now: an
+        observer that is not callable, or is async (nothing would await it), fails start-up."""
+        observers: list[Callable[..., Any]] = []
+        for info in self.order("pyframe_add_request_observers"):
+            answer = self.call_one("pyframe_add_request_observers", info, app=self.app)
+            for observer in ([answer] if callable(answer) else answer or ()):
+                if not callable(observer) or inspect.iscoroutinefunction(observer) or \
+                        inspect.iscoroutinefunction(getattr(observer, "__call__", None)):
+                    raise PluginError(f"plugin {info.id!r}: pyframe_add_request_observers "
+                                      f"returned {observer!r}; an observer is a plain (not "
+                                      f"async) callable taking a FinishedRequest")
+                observers.append(observer)
+        return observers
+
     def _merged(self, hook_name: str) -> dict[Any, Any]:
         # pluggy's order is priority order (tryfirst first): the first answer for a key wins.
         merged: dict[Any, Any] = {}
@@ -349,8 +327,10 @@ class Plugins:
     def websocket_handler(self) -> Callable[..., Awaitable[Any]]:
         handler = self.manager.hook.pyframe_make_websocket_handler(app=self.app)
         if handler is None:
-            raise PluginError("the app has WebSocket routes but no plugin serves them: "
-                              "pip install 'pyframe[ws]' and enable [plugins.ws]")
+            hint = "" if "ws" in installed_plugins() else f" ({missing_plugin_hint('ws')})"
+            raise PluginError("the app has WebSocket routes but no plugin serves them: enable "
+                              "the ws plugin with a [plugins.ws] section or "
+                              f"app.plugins.enable('ws'){hint}")
         return handler
 
     async def start(self) -> None:

@@ -3,7 +3,8 @@
 Hooks run while the app is built, started and stopped, never per request (the one exception,
 ``pyframe_load_user``, is called by the auth plugin for requests that carry a credential). A
 plugin that wants to act on requests contributes middleware (``pyframe_add_middleware``) or
-routes.
+routes; one that only watches them contributes observers (``pyframe_add_request_observers``),
+callables the core calls after each response is written.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
     from ..app import PyFrameApp
     from ..request.context import RequestContext
+    from ..request.finished import FinishedRequest
     from ..request.routing import Route
     from .observe import MetricSample
 
@@ -31,6 +33,7 @@ __all__ = ["hookspec", "hookimpl", "PER_PLUGIN_HOOKS", "ASYNC_HOOKS", "reference
            "pyframe_add_routes",
            "pyframe_make_websocket_handler",
            "pyframe_add_middleware",
+           "pyframe_add_request_observers",
            "pyframe_add_body_decoders",
            "pyframe_add_response_encoders",
            "pyframe_add_stream_encoders",
@@ -46,7 +49,7 @@ hookimpl = pluggy.HookimplMarker("pyframe")
 # Hooks the core calls once per plugin (pluggy's subset_hook_caller, in pluggy's order), so each
 # answer is the plugin's own: its schema, its config, its routes, its start-up and shutdown.
 PER_PLUGIN_HOOKS = ("pyframe_get_config_schema", "pyframe_configure_plugin", "pyframe_add_routes",
-                    "pyframe_start_app", "pyframe_stop_app")
+                    "pyframe_add_request_observers", "pyframe_start_app", "pyframe_stop_app")
 # Hooks whose implementations may return an awaitable (or be ``async def``) for the core to
 # await. None of them is firstresult: pluggy would stop at the first coroutine.
 ASYNC_HOOKS = ("pyframe_start_app", "pyframe_stop_app", "pyframe_load_user")
@@ -115,9 +118,12 @@ def pyframe_make_websocket_handler(
 ) -> Callable[[Any, Route], Awaitable[Any]] | None:
     """Provide the code that upgrades a request and runs a WebSocket route's handler.
 
-    When: while the app is built, only if it has WebSocket routes. firstresult: the first
-    plugin to answer serves every WebSocket route. Returns: ``async fn(context, route)``
-    returning the finished ``aiohttp.web.WebSocketResponse``, or None.
+    When: while the app is built, only if it has WebSocket routes, or when the first
+    WebSocket route is added to an app already built (``app.websocket(...)`` while serving).
+    firstresult: the first plugin to answer serves every WebSocket route. Returns:
+    ``async fn(context, route)`` returning a ``pyframe.plugin.UpgradedResponse`` around the
+    finished ``aiohttp.web.WebSocketResponse`` (``pyframe.plugin.accept_websocket`` makes the
+    handshake with the strict frame reader), or None.
     """
 
 
@@ -130,6 +136,28 @@ def pyframe_add_middleware(app: PyFrameApp) -> Iterable[Any] | None:
     one it sits with the app's own middleware. Returns: an iterable of middleware, or None. A
     ``wrapper=True`` implementation receives the list of every other answer and returns it
     (changed or not).
+    """
+
+
+@hookspec
+def pyframe_add_request_observers(
+    app: PyFrameApp,
+) -> Iterable[Callable[[FinishedRequest], Any]] | None:
+    """Watch every finished request without being a layer of the middleware chain.
+
+    When: while the app is built; called once per plugin. Returns: an iterable of callables
+    ``observe(finished)``, or None. The core calls each observer once per request, after the
+    response was written (or the client went away while it was), with a
+    ``pyframe.plugin.FinishedRequest``: ``status``, ``bytes`` written and ``duration`` in
+    seconds, and, read on demand, ``method``, ``route`` (the matched pattern; None when no route
+    matched, a 404 or 405), ``path``, ``request_id``, ``remote`` and the ``context``. A request
+    whose client left before its answer could be written is observed with ``bytes`` 0;
+    requests aiohttp answers itself (one it could not parse) and handlers cancelled by the
+    server are not observed. Observers run on the event loop, one after another, for every
+    request: keep them short and never block; they must not be ``async`` (nothing awaits
+    them: that is a start-up error). One that raises is logged and the others still run.
+    ``pyframe.plugin.requests_in_flight(app)`` counts the requests being handled now. An app
+    without observers (and without its access log) pays nothing for this hook.
     """
 
 

@@ -6,7 +6,6 @@ Everything is computed on first access and cached. The body is read before the h
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 from collections.abc import AsyncIterator
@@ -15,15 +14,11 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import web
 
-from ..errors import (
-    BadRequest,
-    HTTPError,
-    PayloadTooLarge,
-    UnprocessableContent,
-    UnsupportedMediaType,
-)
-from .bodies import MultiValueDict, decode_json, decode_multipart, decode_urlencoded
+from ..errors import BadRequest, PayloadTooLarge, UnprocessableContent, UnsupportedMediaType
+from .bodies import MultiValueDict, bad_json, decode_json, decode_multipart, decode_urlencoded
 from .negotiation import accept_quality, media_type_of, parse_accept
+from .reading import BodyReader, check_declared_length, read_body, read_chunk
+from .text import quotable, readable, readable_headers, request_cookies
 
 if TYPE_CHECKING:
     from ..app import PyFrameApp
@@ -47,6 +42,8 @@ class RequestContext:
     _body: bytes | None = None
     _request_id: str | None = None
     _query: MultiValueDict | None = None
+    _headers: Any = None
+    _cookies: Any = None
     _json: Any = _UNSET
     _form: Any = _UNSET
     _files: Any = _UNSET
@@ -62,7 +59,8 @@ class RequestContext:
         self.method: str = request.method
 
     def __repr__(self) -> str:
-        return f"<RequestContext {self.method} {self.full_path}>"
+        # The path only: a query string may carry a credential (?token=) into a traceback.
+        return f"<RequestContext {self.method} {self.path}>"
 
     # The request line and its parts.
     @property
@@ -101,11 +99,21 @@ class RequestContext:
 
     @property
     def headers(self):
-        return self.request.headers
+        """The request's headers; a value whose bytes are not UTF-8 reads as Latin-1."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = readable_headers(self.request.headers)
+        return headers
 
     @property
     def cookies(self):
-        return self.request.cookies
+        """The request's cookies; a name sent twice has its first value (see docs/security.md)."""
+        cookies = self._cookies
+        if cookies is None:
+            request = self.request
+            cookies = self._cookies = request_cookies(request.headers.get("Cookie", ""),
+                                                      request.cookies)
+        return cookies
 
     @property
     def remote_addr(self) -> str | None:
@@ -126,11 +134,11 @@ class RequestContext:
 
     @property
     def user_agent(self) -> str:
-        return self.request.headers.get("User-Agent", "")
+        return readable(self.request.headers.get("User-Agent", ""))
 
     @property
     def content_type(self) -> str:
-        return self.request.headers.get("Content-Type", "")
+        return readable(self.request.headers.get("Content-Type", ""))
 
     @property
     def request_id(self) -> str:
@@ -163,10 +171,11 @@ class RequestContext:
 
     # Lookups.
     def get_header(self, name: str, default: Any = None) -> Any:
-        return self.request.headers.get(name, default)
+        value = self.request.headers.get(name)
+        return default if value is None else readable(value)
 
     def get_cookie(self, name: str, default: Any = None) -> Any:
-        return self.request.cookies.get(name, default)
+        return self.cookies.get(name, default)
 
     def get_query_param(self, name: str, default: Any = None) -> Any:
         return self.query_params.get(name, default)
@@ -209,8 +218,11 @@ class RequestContext:
             yield self._body
             return
         limit = self.route.max_body_size if self.route is not None else None
+        if limit is not None:
+            check_declared_length(self.request, limit)
+        reader = BodyReader(self.request)
         size = 0
-        while chunk := await read_chunk(self.request):
+        while chunk := await reader.next():
             size += len(chunk)
             if limit is not None and size > limit:
                 raise PayloadTooLarge(detail=f"the body is over the limit of {limit} bytes")
@@ -234,8 +246,7 @@ class RequestContext:
             if not body:
                 self._json = None
             elif not self.is_json():
-                raise UnsupportedMediaType(detail=f"expected a JSON body (application/json), "
-                                                  f"got {self.content_type or 'no Content-Type'}")
+                raise UnsupportedMediaType(detail=self._expected("a JSON body (application/json)"))
             else:
                 self._json = decode_json(body)
         return self._json
@@ -246,14 +257,22 @@ class RequestContext:
         A body that does not fit gets 422 naming the path of the bad value.
         """
         if not self.is_json():
-            raise UnsupportedMediaType(detail=f"expected a JSON body (application/json), "
-                                              f"got {self.content_type or 'no Content-Type'}")
+            raise UnsupportedMediaType(detail=self._expected("a JSON body (application/json)"))
         try:
             return msgspec.json.decode(self.raw_body, type=type)
         except msgspec.ValidationError as exc:
             raise UnprocessableContent(detail=str(exc)) from None
-        except msgspec.DecodeError as exc:
-            raise BadRequest(detail=f"malformed JSON body: {exc}") from None
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise BadRequest(detail=bad_json(exc)) from None
+
+    def _expected(self, what: str) -> str:
+        """A 415's detail: what the route reads, and the content type sent when it is a plain
+        ``type/subtype`` (never anything that could carry markup back to the client)."""
+        sent = self.content_type
+        if not sent:
+            return f"expected {what}, got no Content-Type"
+        shown = quotable(sent, media_type=True)
+        return f"expected {what}, got {shown if shown else 'another Content-Type'}"
 
     def _parse_form(self) -> None:
         body = self.raw_body
@@ -263,9 +282,8 @@ class RequestContext:
         elif media == "application/x-www-form-urlencoded" or (not body and not media):
             self._form, self._files = decode_urlencoded(body), MultiValueDict()
         else:
-            raise UnsupportedMediaType(
-                detail="expected a form body (application/x-www-form-urlencoded or "
-                       f"multipart/form-data), got {self.content_type or 'no Content-Type'}")
+            raise UnsupportedMediaType(detail=self._expected(
+                "a form body (application/x-www-form-urlencoded or multipart/form-data)"))
 
     @property
     def form(self) -> MultiValueDict:
@@ -293,55 +311,11 @@ class RequestContext:
                     decoder = decode_json
                 if decoder is None:
                     known = ", ".join(sorted(self.app.body_decoders))
-                    raise UnsupportedMediaType(detail=f"no decoder for "
-                                                      f"{media or 'a body without Content-Type'}; "
-                                                      f"this app reads {known}")
+                    shown = quotable(media, media_type=True) if media else None
+                    what = shown or ("another Content-Type" if media
+                                     else "a body without Content-Type")
+                    raise UnsupportedMediaType(detail=f"no decoder for {what}; this app reads "
+                                                      f"{known}")
                 self._data = decoder(body, self.content_type)
         return self._data
 
-
-async def read_chunk(request: web.BaseRequest) -> bytes:
-    """The next piece of the body, b"" at its end.
-
-    A client that stops sending mid-body gets a 408 after the server's ``body_timeout`` of
-    silence (the connection handler carries it; None when served some other way). What has
-    already arrived is taken without arming a timer.
-    """
-    protocol = request.protocol
-    content = request.content
-    timeout = getattr(protocol, "body_timeout", None)
-    try:
-        chunk = content.read_nowait()
-        if not chunk and not content.at_eof():
-            if timeout is None:
-                chunk = await content.readany()
-            else:
-                async with asyncio.timeout(timeout):
-                    chunk = await content.readany()
-    except TimeoutError:
-        give_up = getattr(protocol, "body_timed_out", None)
-        if give_up is not None:
-            give_up()
-        raise HTTPError(408, detail=f"no body data arrived for {timeout:g} s",
-                        headers={"Connection": "close"}) from None
-    except Exception as exc:  # a broken chunked encoding, a connection reset
-        raise BadRequest(detail="the body could not be read: malformed or cut off") from exc
-    return chunk
-
-
-async def read_body(request: web.BaseRequest, limit: int) -> bytes:
-    length = request.content_length
-    if length is not None and length > limit:
-        raise PayloadTooLarge(detail=f"the body is {length} bytes; the limit is {limit}")
-    chunks, size = [], 0
-    while length is None or size < length:
-        chunk = await read_chunk(request)
-        if not chunk:
-            break
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(detail=f"the body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    if length is not None and size < length:
-        raise BadRequest(detail="the body ended before its Content-Length")
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)

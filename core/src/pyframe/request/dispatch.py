@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import traceback
-from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping, Sequence
 from dataclasses import is_dataclass
 from time import perf_counter
 from types import CoroutineType
@@ -22,15 +22,25 @@ from aiohttp import web
 from ..errors import HTTPError, ServiceUnavailable
 from ..logging import get_logger
 from .context import RequestContext
+from .finished import Observers, RequestObserver
 from .middleware import compose
 from .negotiation import accept_quality, parse_accept
-from .responses import JSON, Response, StreamingResponse, is_response_dict, json_encode
+from .responses import (
+    JSON,
+    RESPONSE_CLASSES,
+    Response,
+    StreamingResponse,
+    dict_response,
+    is_response_dict,
+    json_encode,
+)
 from .routing import WEBSOCKET, Route
 
 if TYPE_CHECKING:
     from ..app import PyFrameApp
 
-__all__ = ["Dispatcher", "Deadlines", "CONTEXT_KEY", "Writer", "debug_response", "maybe_await"]
+__all__ = ["Dispatcher", "Deadlines", "CONTEXT_KEY", "Writer", "debug_response", "maybe_await",
+           "NOSNIFF"]
 
 # Writes a finished Response to aiohttp (pyframe.http.writer.send): what it returns is the
 # aiohttp response, or for a stream a coroutine producing it.
@@ -40,6 +50,10 @@ log = get_logger("pyframe")
 # Where the access logger finds the context of a finished request.
 CONTEXT_KEY: Any = (web.RequestKey("pyframe.context", RequestContext)
                     if hasattr(web, "RequestKey") else "pyframe.context")
+# On every error body: a browser must read an error as the JSON (or HTML) it says it is, never
+# sniff it into something else.
+NOSNIFF = {"X-Content-Type-Options": "nosniff"}
+_INTERNAL_ERROR = b'{"error":"Internal Server Error"}'
 
 
 class Deadlines:
@@ -104,23 +118,30 @@ class Dispatcher:
 
     ``middleware`` is every middleware of the app and its plugins (ordered here by their
     ``order``); ``write`` turns the final Response into aiohttp's; ``ws_handler`` upgrades
-    WebSocket routes (the ws plugin's); ``encoders`` map handler return types to something
-    sendable; ``exception_handlers`` map exception types to handlers. The app's error-handler
-    dict is shared, so ``set_errorhandler`` works while serving.
+    WebSocket routes (the ws plugin's; set later by the app when its first WebSocket route
+    comes while serving); ``encoders`` map handler return types to something sendable;
+    ``exception_handlers`` map exception types to handlers; ``observers`` see each
+    finished request. The app's error-handler dict is shared, so ``set_errorhandler`` works
+    while serving.
     """
 
     def __init__(self, app: PyFrameApp, *, middleware: list[Any], write: Writer,
                  ws_handler: Callable[..., Awaitable[Any]] | None = None,
                  encoders: Mapping[type, Callable[[Any], Any]] | None = None,
                  exception_handlers: Mapping[type[BaseException], Callable[..., Any]] | None
-                 = None, handler_timeout: float | None = None) -> None:
+                 = None, handler_timeout: float | None = None,
+                 observers: Sequence[RequestObserver] = ()) -> None:
         self.app = app
+        # Called for each request once its response is written; see request/finished.py.
+        self.observers = Observers(observers)
+        self.observed = bool(observers)
+        # Requests between routing and the end of their handler (or stream).
+        self.in_flight = 0
         self.router = app.router
         self.write = write
         self.error_handlers = app.error_handlers
         self.exception_handlers = dict(exception_handlers or {})
-        self._ws_handler = ws_handler
-        self._websocket_routes = ws_handler is not None
+        self.ws_handler = ws_handler
         self._encoders = dict(encoders or {})
         self._encoder_cache: dict[type, Callable[[Any], Any] | None] = {}
         self.handler_timeout = handler_timeout
@@ -144,13 +165,9 @@ class Dispatcher:
         raw_path = request.rel_url.raw_path
         error = None
         try:
-            if (method == "GET" and self._websocket_routes
+            if (method == "GET" and self.router.websockets
                     and request.headers.get("Upgrade", "").lower() == "websocket"):
-                try:
-                    route, params = self.router.match(WEBSOCKET, raw_path)
-                except HTTPError:
-                    # An Upgrade to a path without a WebSocket route is an ordinary GET.
-                    route, params = self.router.match("GET", raw_path)
+                route, params = self._websocket_route(raw_path)
             else:
                 route, params = self.router.match(method, raw_path)
         except HTTPError as exc:
@@ -159,22 +176,27 @@ class Dispatcher:
         context = RequestContext(app, request, route, params)
         if error is not None:
             context.route_error = error
-        if app.access_log:
-            # uvloop's clock ticks in milliseconds; the access line wants better.
+        if self.observed:
+            # For the observers, called once the response is written (pyframe.http.access).
+            # uvloop's clock ticks in milliseconds; durations want better.
             context.started = perf_counter()
             request[CONTEXT_KEY] = context
+        self.in_flight += 1
         try:
-            response = await self.chain(context)
-        except HTTPError as exc:
-            response = await self.render_http_error(context, exc)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            response = await self.render_exception(context, exc)
-        resp = self.write(request, context, response)
-        if type(resp) is CoroutineType:
-            return await resp  # a stream: written while the client reads
-        return resp
+            try:
+                response = await self.chain(context)
+            except HTTPError as exc:
+                response = await self.render_http_error(context, exc)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                response = await self.render_exception(context, exc)
+            resp = self.write(request, context, response)
+            if type(resp) is CoroutineType:
+                return await resp  # a stream: written while the client reads
+            return resp
+        finally:
+            self.in_flight -= 1
 
     async def endpoint(self, context: RequestContext) -> Response:
         """The innermost link of the chain: run the route's handler."""
@@ -183,7 +205,7 @@ class Dispatcher:
             return await self.render_http_error(context, context.route_error)
         try:
             if route.kind == "websocket":
-                return await self._ws_handler(context, route)  # type: ignore[misc]
+                return await self.ws_handler(context, route)  # type: ignore[misc]
             if not route.stream_body and context.request.body_exists:
                 await context.load_body()
             deadlines = self._deadlines
@@ -197,19 +219,39 @@ class Dispatcher:
         # to_response tests dict and str by identity before the (slower, ABC) Response check.
         return self.to_response(result, context)
 
+    def _websocket_route(self, raw_path: str) -> tuple[Route, dict[str, Any]]:
+        """The route of an Upgrade request: its path's WebSocket route, unless there is none
+        or the route's ``claims`` declines it; then the request is an ordinary GET."""
+        try:
+            route, params = self.router.match(WEBSOCKET, raw_path)
+        except HTTPError:
+            return self.router.match("GET", raw_path)
+        claims = route.claims
+        if claims is not None:
+            try:
+                claimed = claims(raw_path)
+            except Exception as exc:
+                log.error("websocket_claims_failed", route=route.name, path=raw_path[:200],
+                          exc_info=exc)
+                raise HTTPError(500) from exc
+            if not claimed:
+                return self.router.match("GET", raw_path)
+        return route, params
+
     def to_response(self, result: Any, context: RequestContext | None = None) -> Response:
         """Turn what a handler or middleware returned into a Response."""
         kind = type(result)
         if kind is Response:
             return result
         if kind is dict:
-            if is_response_dict(result):
-                return Response.from_dict(result)
+            response = dict_response(result)
+            if response is not None:
+                return response
             return Response(json_encode(result), content_type=JSON)
         if kind is str:
             return Response(result)
-        if isinstance(result, Response):
-            return result
+        if kind in RESPONSE_CLASSES or isinstance(result, Response):
+            return result  # (the set first: a Response is a MutableMapping, an ABC to check)
         if kind is bytes or kind is bytearray or kind is memoryview:
             return Response(bytes(result))
         encoder = self._encoder_for(kind)
@@ -259,23 +301,29 @@ class Dispatcher:
             try:
                 result = await maybe_await(handler(context, exc))
                 response = self.to_response(result, context)
+                headers = response.headers
                 if exc.headers:
                     for key, value in exc.headers.items():
-                        response.headers.setdefault(key, value)
+                        headers.setdefault(key, value)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
                 return response
             except Exception:
                 log.exception("error_handler_failed", status=exc.status, path=context.path)
         body: dict[str, Any] = {"error": exc.reason}
         if exc.detail:
             body["detail"] = exc.detail
-        return Response(json_encode(body), status=exc.status, headers=exc.headers or None,
+        return Response(json_encode(body), status=exc.status,
+                        headers={**exc.headers, **NOSNIFF} if exc.headers else NOSNIFF,
                         content_type=JSON)
 
     async def render_exception(self, context: RequestContext, exc: Exception) -> Response:
         handler = self._exception_handler_for(type(exc))
         if handler is not None:
             try:
-                return self.to_response(await maybe_await(handler(context, exc)), context)
+                response = self.to_response(await maybe_await(handler(context, exc)), context)
+                if response.status >= 400:
+                    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+                return response
             except HTTPError as http_exc:
                 return await self.render_http_error(context, http_exc)
             except Exception as handler_exc:
@@ -288,7 +336,7 @@ class Dispatcher:
         error.__cause__ = exc
         if 500 in self.error_handlers:
             return await self.render_http_error(context, error)
-        return Response(b'{"error":"Internal Server Error"}', status=500, content_type=JSON)
+        return Response(_INTERNAL_ERROR, status=500, headers=NOSNIFF, content_type=JSON)
 
     def _exception_handler_for(self, kind: type[BaseException]) -> Callable[..., Any] | None:
         if not self.exception_handlers:
@@ -319,7 +367,8 @@ def debug_response(context: RequestContext, exc: BaseException) -> Response:
                 f": {escape(str(exc))}</h1><p>{escape(context.method)} {escape(context.path)}"
                 f"</p><pre>{escape(''.join(frames))}</pre><p>Debug mode is on: never in "
                 f"production.</p></body></html>")
-        return Response(page, status=500, content_type="text/html; charset=utf-8")
+        return Response(page, status=500, headers=NOSNIFF,
+                        content_type="text/html; charset=utf-8")
     return Response(json_encode({"error": "Internal Server Error", "exception": type(exc).__name__,
                                  "message": str(exc), "traceback": frames}),
-                    status=500, content_type=JSON)
+                    status=500, headers=NOSNIFF, content_type=JSON)

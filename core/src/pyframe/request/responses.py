@@ -26,7 +26,9 @@ __all__ = [
     "StreamingResponse",
     "ResponseCookie",
     "RESPONSE_KEYS",
+    "RESPONSE_CLASSES",
     "is_response_dict",
+    "dict_response",
     "json_encode",
     "add_vary",
 ]
@@ -212,6 +214,10 @@ class Response(MutableMapping):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Response:
         """Build a response from a response dict (see :func:`is_response_dict`)."""
+        if cls is Response and type(data) is dict:
+            response = dict_response(data)
+            if response is not None:
+                return response
         body = data.get("body", b"")
         if body is None:
             body = b""
@@ -220,6 +226,53 @@ class Response(MutableMapping):
             body, content_type = json_encode(body), JSON
         return cls(body, status=data.get("status", 200), headers=data.get("headers"),
                    cookies=data.get("cookies"), content_type=content_type)
+
+
+_MISSING: Any = object()
+_new = object.__new__
+
+
+def dict_response(data: dict[str, Any]) -> Response | None:
+    """The Response a handler's dict stands for, or None when it is JSON data (the rule of
+    :func:`is_response_dict`): the check and the building in one pass, for the request path.
+    """
+    if not data or not data.keys() <= RESPONSE_KEYS:
+        return None
+    get = data.get
+    body = get("body", _MISSING)
+    status = get("status", _MISSING)
+    if body is _MISSING:
+        if type(status) is not int and (not isinstance(status, int) or isinstance(status, bool)):
+            return None  # no body and no integer status: JSON data, such as {"status": "ok"}
+        body = b""
+    elif status is _MISSING:
+        status = 200
+    headers = get("headers")
+    cookies = get("cookies")
+    content_type = None
+    if body is None:
+        body = b""
+    elif isinstance(body, (dict, list)):
+        body, content_type = json_encode(body), JSON
+    if type(headers) is dict and len(headers) == 1:
+        # The reference's own shape, ``{'Content-Type': 'text/plain'}``: the content type
+        # alone, with no header map to build (and the writer's prebuilt head to use).
+        for name, value in headers.items():
+            if type(name) is str and type(value) is str and value and (
+                    name == "Content-Type" or name.lower() == "content-type"):
+                headers, content_type = None, value
+    if headers or cookies:
+        return Response(body, status=status, headers=headers, cookies=cookies,
+                        content_type=content_type)
+    # Nothing but a status, a body and its type: the slots set directly, without __init__.
+    response = _new(Response)
+    response.status = status
+    response.body = body
+    response.content_type = content_type or _content_type_for(body)
+    response._headers = None
+    response._cookies = None
+    return response
+
 
 
 def add_vary(headers: CIMultiDict[str], *names: str) -> None:
@@ -271,7 +324,7 @@ class JSONResponse(Response):
 
     def __init__(self, data: Any, status: int = 200, headers: Mapping[str, str] | None = None,
                  cookies: Mapping[str, Any] | None = None) -> None:
-        super().__init__(json_encode(data), status, headers, cookies)
+        Response.__init__(self, json_encode(data), status, headers, cookies)
 
 
 class HTMLResponse(Response):
@@ -345,6 +398,12 @@ class FileResponse(Response):
         super().__init__(None, status, headers, None, content_type)
         if filename is not None:
             self.headers["Content-Disposition"] = content_disposition(filename, inline=inline)
+
+
+# The response classes defined here, for a set lookup where ``isinstance`` (an ABC check:
+# a Response is a MutableMapping) would cost more.
+RESPONSE_CLASSES = frozenset({Response, JSONResponse, HTMLResponse, PlainTextResponse,
+                              RedirectResponse, StreamingResponse, FileResponse})
 
 
 def content_disposition(filename: str, inline: bool = False) -> str:

@@ -58,15 +58,21 @@ CONVERTERS: dict[str, tuple[int, Callable[[str], Any]]] = {
 
 
 class Route:
-    """One registered route. ``options`` holds per-route settings plugins may read."""
+    """One registered route. ``options`` holds per-route settings plugins may read.
+
+    A WebSocket route may have ``claims(raw_path) -> bool``, asked before any handshake:
+    when it says no, the upgrade request is routed as a plain GET (a route that serves only
+    part of what its pattern matches, such as outside's prefix table).
+    """
 
     __slots__ = ("path", "methods", "handler", "name", "kind", "is_async", "param_names",
-                 "max_body_size", "stream_body", "plugin", "options")
+                 "max_body_size", "stream_body", "plugin", "options", "claims")
 
     def __init__(self, path: str, methods: Iterable[str], handler: Callable[..., Any], *,
                  name: str | None = None, kind: str = "http", max_body_size: int | None = None,
                  stream_body: bool = False, plugin: str | None = None,
-                 options: dict[str, Any] | None = None) -> None:
+                 options: dict[str, Any] | None = None,
+                 claims: Callable[[str], bool] | None = None) -> None:
         if not path.startswith("/"):
             raise ValueError(f"a route path starts with '/', got {path!r}")
         self.path = path
@@ -81,6 +87,9 @@ class Route:
                 raise ValueError(f"a WebSocket route takes no other methods: {path}")
             kind = "websocket"
         self.kind = kind
+        if claims is not None and kind != "websocket":
+            raise ValueError(f"only a WebSocket route takes claims=: {path}")
+        self.claims = claims
         self.is_async = _is_async_callable(handler)
         self.param_names: list[str] = []
         self.max_body_size = max_body_size
@@ -128,6 +137,9 @@ class Router:
         self._static: dict[str, dict[str, Route]] = {}
         self._root = _Node()
         self._routes: list[Route] = []
+        # How many paths have a WebSocket route now: the dispatcher looks at Upgrade headers
+        # only while there is one, and sees routes added while serving.
+        self.websockets = 0
 
     def __iter__(self):
         return iter(list(self._routes))
@@ -146,6 +158,8 @@ class Router:
             if old is not None:
                 self._forget(old, method)
             table[method] = route
+            if method == WEBSOCKET:
+                self.websockets += 1
         route.param_names = names
         self._routes.append(route)
         return route
@@ -166,6 +180,8 @@ class Router:
         return removed
 
     def _forget(self, route: Route, method: str) -> None:
+        if method == WEBSOCKET:
+            self.websockets -= 1
         route.methods = tuple(m for m in route.methods if m != method)
         if not route.methods and route in self._routes:
             self._routes.remove(route)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from aiohttp import web
 
+from ..errors import install_hint
 from ..http.access import AccessLogger
 from ..http.connection import make_server
 from ..logging import configure_logging, get_logger
@@ -97,9 +98,9 @@ class SimpleDevServer(Server):
         if "static" not in installed_plugins():
             if explicit:
                 raise ImportError(f"static_path={static_path!r} needs the static plugin: "
-                                  "pip install 'pyframe[static]'")
+                                  f"{install_hint('static')}")
             log.warning("static_not_served", path=str(folder),
-                        detail="pip install 'pyframe[static]' to serve it at /static/")
+                        detail=f"to serve it at /static/, {install_hint('static')}")
             return None
         return str(folder.resolve())
 
@@ -252,7 +253,7 @@ class SimpleDevServer(Server):
         try:
             from watchfiles import PythonFilter, awatch
         except ImportError:
-            log.warning("hot_reload_unavailable", detail="pip install 'pyframe[reload]'")
+            log.warning("hot_reload_unavailable", detail=install_hint("reload"))
             return
         reloader = self._reloader_for()
         if reloader is None:

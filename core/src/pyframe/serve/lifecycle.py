@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..http.framing import require_c_parser
 from ..logging import get_logger
 
 __all__ = ["Server", "bind_socket", "run_loop"]
@@ -118,6 +119,7 @@ class Server:
         """Start serving; returns once connections are being accepted."""
         if self.server is not None:
             raise RuntimeError("the server is already running")
+        require_c_parser()  # before anything starts: the app's start-up hooks included
         self._loop = asyncio.get_running_loop()
         self.handler = await self._open()
         sock = self.sock

@@ -4,10 +4,12 @@ supervisor, or with hot reload; the one entry point the CLI and ``app.run()`` sh
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import ssl as ssl_module
 import sys
 from typing import TYPE_CHECKING, Any
 
+from ..errors import install_hint
 from ..logging import configure_logging, get_logger
 from .lifecycle import bind_socket, run_loop
 from .process import serve
@@ -103,6 +105,10 @@ def _reload(app: PyFrameApp, *, host: str, port: int, cert: str | None,
     from .reload import reload_unavailable
 
     problem = reload_unavailable(app)
+    if problem is None and importlib.util.find_spec("watchfiles") is None:
+        # Asked for on the command line, a reload that cannot happen is an error, not a
+        # warning lost in the log of a server that seems to work.
+        problem = f"watching files needs watchfiles: {install_hint('reload')}"
     if problem:
         print(f"error: --reload: {problem}", file=sys.stderr)
         return 2

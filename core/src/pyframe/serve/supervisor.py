@@ -4,7 +4,9 @@ With more than one worker a supervisor binds the listening socket once and start
 that inherit it, so every worker accepts on the same port and connections wait in the kernel's
 queue while a worker is replaced. The supervisor restarts a worker that dies, replaces all
 workers on SIGHUP (a deploy: new workers first, then the old ones drain) and on SIGTERM/SIGINT
-has every worker drain.
+has every worker drain. On that stop it closes its own copy of the listening socket at once,
+so once the workers have closed theirs a new connection is refused, not accepted into a queue
+that no process will ever serve.
 """
 
 from __future__ import annotations
@@ -189,14 +191,20 @@ class Supervisor:
                  pid=replacement.proc.pid)
 
     def _signal(self, worker: _Worker, sig: int) -> None:
+        # os.kill, not Process.send_signal: that polls the child first (waitpid), and when the
+        # worker has just exited the poll can reap it before asyncio's child watcher does,
+        # which then logs "Unknown child process" and reports the exit code as 255.
         if worker.proc.returncode is None:
             try:
-                worker.proc.send_signal(sig)
+                os.kill(worker.proc.pid, sig)
             except ProcessLookupError:
                 pass
 
     async def _stop_all(self, code: int) -> int:
         self.stopping = True
+        # The workers close their copies as they drain; with this one left open, the kernel
+        # would go on completing handshakes for connections nobody accepts.
+        self.sock.close()
         workers = list(self.live)
         log.info("server_stopping", role="supervisor", workers=len(workers))
         for worker in workers:

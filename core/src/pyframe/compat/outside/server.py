@@ -4,10 +4,6 @@ every request to outside's prefix table; handlers run in the app's thread pool."
 from __future__ import annotations
 
 import asyncio
-import atexit
-import os
-import shutil
-import tempfile
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -22,7 +18,8 @@ from .request import Request, request_from_context
 from .response import Response
 from .routing import PrefixRoutes
 from .scheduled import ERROR_CODES, ScheduledResponse, default_errorhandler
-from .settings import OutsideSettings, default_config, read_settings, server_section, to_toml
+from .settings import default_config, read_settings, server_section
+from .sockets import WebSocketRoutes
 from .websocket import WebSocket
 
 if TYPE_CHECKING:
@@ -34,6 +31,7 @@ __all__ = ["OutsideHTTP"]
 Handler = Callable[..., Any]
 # The request path never reaches these without a route: both serve every method.
 CATCH_ALL = ("/", "/<path:outside_path>")
+UPGRADE_ONLY = "this route takes WebSocket connections only"
 
 
 class OutsideHTTP:
@@ -42,8 +40,9 @@ class OutsideHTTP:
 
     A request goes to the longest route its path starts with (an exact match wins); with no
     route, to the 404 error handler. Handlers are plain functions and run in a pool of
-    ``config["max_workers"]`` threads, so a slow one holds only its own request. ``config``
-    is read when ``run()`` starts (docs/migrating-from-outside.md maps every key).
+    ``config["max_workers"]`` threads, so a slow one holds only its own request; a
+    :class:`WebSocket` route's handler holds one for as long as its connection lasts.
+    ``config`` is read when ``run()`` starts (docs/migrating-from-outside.md maps every key).
 
     pyframe adds: ``app`` (the PyFrameApp underneath: plugins, middleware), ``ready`` (a
     ``threading.Event`` set once the socket accepts connections) and ``port`` (the bound port
@@ -58,27 +57,27 @@ class OutsideHTTP:
         self._error_routes: dict[int, Handler] = {}
         self._table = PrefixRoutes(self._routes)
         self.app = PyFrameApp(name="outside")
+        self._sockets = WebSocketRoutes(self.app, self._table)
         self.ready = threading.Event()
         self.port: int | None = None
         self._server: AppServer | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running = threading.Lock()
         self._runs = 0
-        self._config_dir: str | None = None
         for path in CATCH_ALL:
             self.app.set_route(path, self._serve, methods=HTTP_METHODS)
         for code in ERROR_CODES:
             self.set_errorhandler(code, default_errorhandler(code))
 
     # Routes and error handlers; each takes effect at once, also while serving.
-    def set_route(self, route: str, handler: Handler) -> None:
+    def set_route(self, route: str, handler: Handler | WebSocket) -> None:
+        """``handler(request)`` answers requests to ``route``; a :class:`WebSocket` takes the
+        WebSocket connections to it (the ws plugin, ``pyframe[ws]``, serves them)."""
         if not isinstance(route, str):
             raise TypeError(f"a route is a str, got {type(route).__name__}")
         if isinstance(handler, WebSocket):
-            raise NotImplementedError(
-                "WebSocket routes are not served by pyframe.compat.outside yet: they need the "
-                "ws plugin (pyframe[ws]); docs/migrating-from-outside.md says what to do now")
-        if not callable(handler):
+            self._sockets.serve()
+        elif not callable(handler):
             raise TypeError(f"a route handler is a function, got {type(handler).__name__}")
         self._routes[route] = handler
         self._table.refresh()
@@ -111,7 +110,10 @@ class OutsideHTTP:
                 self._terminate_process = False  # a new run after an earlier one ended
             self._runs += 1
             settings = read_settings(self.config)
-            self.app.reset(config=self._write_config(settings))
+            self._sockets.timeout = settings.process_timeout or None
+            self.app.settings = {"server": server_section(settings)}
+            self.app.reset()
+            self._sockets.prepare()
             cert, key = ((settings.ssl_certfile, settings.ssl_keyfile) if settings.ssl_enabled
                          else (None, None))
             host, port = settings.host
@@ -124,9 +126,8 @@ class OutsideHTTP:
             self._running.release()
         if served:
             # Not when run_app returned at once: `pyframe run file.py:server.app` imports the
-            # module (and so this call) and serves the app itself, with this config file.
+            # module (and so this call) and serves the app itself, with these settings.
             self._terminate_process = True
-            self._remove_config()
             if settings.server_cleanup is not None:
                 settings.server_cleanup()
 
@@ -149,23 +150,10 @@ class OutsideHTTP:
         self._loop = asyncio.get_running_loop()
         self._server = server
         self.port = server.port
+        self._sockets.started()
         self.ready.set()
         if self._terminate_process:
             server.terminate()
-
-    def _write_config(self, settings: OutsideSettings) -> str:
-        if self._config_dir is None or not os.path.isdir(self._config_dir):
-            self._config_dir = tempfile.mkdtemp(prefix="pyframe-outside-")
-            atexit.register(shutil.rmtree, self._config_dir, True)
-        path = os.path.join(self._config_dir, "pyframe.toml")
-        with open(path, "w", encoding="utf-8") as file:
-            file.write(to_toml({"server": server_section(settings)}))
-        return path
-
-    def _remove_config(self) -> None:
-        if self._config_dir is not None:
-            shutil.rmtree(self._config_dir, ignore_errors=True)
-            self._config_dir = None
 
     # The request path (in a worker thread).
     def _serve(self, context: RequestContext) -> pyframe.Response:
@@ -174,6 +162,8 @@ class OutsideHTTP:
         active.append(request)
         try:
             handler = self._table.match(request.url)
+            if isinstance(handler, WebSocket):
+                return self._upgrade_required(request)
             if handler is None:
                 handler = self._error_routes.get(404) or default_errorhandler(404)
             response = ScheduledResponse(request, handler, self._error_routes).run()
@@ -193,6 +183,16 @@ class OutsideHTTP:
         if post_callback is not None:
             post_callback(request, response)
         return result
+
+    def _upgrade_required(self, request: Request) -> pyframe.Response:
+        """A request that is not a WebSocket handshake, to a WebSocket route: 426 through
+        outside's handler for it (outside answered its 400 handler)."""
+        handler = self._error_routes.get(426) or default_errorhandler(426)
+        response = ScheduledResponse(request, lambda r: handler(r, UPGRADE_ONLY),
+                                     self._error_routes).run()
+        if response is not None and response.status_code == 426:
+            response.headers.setdefault("Upgrade", "websocket")  # RFC 9110 15.5.22
+        return self._finish(request, response)
 
     async def _framework_error(self, context: RequestContext,
                                error: HTTPError) -> pyframe.Response:

@@ -4,7 +4,6 @@ pyframe ``[server]`` settings they become. Pure: no pyframe import.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from typing import Annotated, Any
@@ -12,7 +11,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
-__all__ = ["OutsideSettings", "default_config", "read_settings", "server_section", "to_toml",
+__all__ = ["OutsideSettings", "default_config", "read_settings", "server_section",
            "IGNORED_KEYS", "MiB"]
 
 MiB = 1024 * 1024
@@ -108,30 +107,4 @@ def server_section(settings: OutsideSettings) -> dict[str, Any]:
         section["body_timeout"] = settings.process_timeout
     return section
 
-
-def to_toml(sections: Mapping[str, Mapping[str, Any]]) -> str:
-    """Flat TOML tables of str, int, float and bool values (all that ``[server]`` takes)."""
-    lines = []
-    for name, values in sections.items():
-        lines.append(f"[{name}]")
-        for key, value in values.items():
-            lines.append(f"{key} = {_toml_value(value)}")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"a setting must be a finite number, got {value}")
-        return repr(value)
-    if isinstance(value, str):
-        # JSON's escapes are TOML's too; DEL is the one character TOML wants escaped and
-        # JSON leaves alone.
-        return json.dumps(value, ensure_ascii=True).replace("\x7f", "\\u007f")
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
 

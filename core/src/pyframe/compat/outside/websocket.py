@@ -1,16 +1,16 @@
 """outside's ``WebSocket`` and ``WebSocketConnection``: a synchronous handler, running in a
-worker thread, talking to a WebSocket that lives on the event loop.
+worker thread, talking to a WebSocket that lives on the event loop (the ws plugin's).
 
-Serving a ``WebSocket`` route needs the ws plugin (``pyframe[ws]``); until the compat layer
-is wired to it, ``OutsideHTTP.set_route`` refuses one with a message saying so. The bridge
-itself is here: ``WebSocketConnection`` blocks its thread on the loop's coroutines, each wait
-with a deadline.
+``WebSocketConnection`` blocks its thread on the loop's coroutines, each wait with a deadline;
+:func:`run_handler` runs outside's ``on_connection`` handler to its end. sockets.py serves
+them on the app.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -19,10 +19,12 @@ from pyframe.plugin import get_logger
 
 from .request import Request
 
-__all__ = ["WebSocket", "WebSocketConnection", "WebSocketClosed", "AsyncWebSocket"]
+__all__ = ["WebSocket", "WebSocketConnection", "WebSocketClosed", "AsyncWebSocket",
+           "run_handler"]
 
 log = get_logger("pyframe", compat="outside")
 NORMAL_CLOSURE = 1000
+INTERNAL_ERROR = 1011
 
 
 class AsyncWebSocket(Protocol):
@@ -83,6 +85,8 @@ class WebSocketConnection:
         self._timeout = timeout
         self._clock = clock
         self._is_terminated = False
+        # exit() may come from the handler's thread and from the close callback's at once.
+        self._exit_lock = threading.Lock()
 
     def recv(self) -> bytes:
         """The next message; text arrives as its UTF-8 bytes."""
@@ -93,22 +97,29 @@ class WebSocketConnection:
         """Send ``bytes`` as a binary message, ``str`` as a text message."""
         if isinstance(data, str):
             self._wait(self._socket.send_text(data), "send")
-        else:
+        elif isinstance(data, (bytes, bytearray, memoryview)):
             self._wait(self._socket.send_bytes(bytes(data)), "send")
+        else:
+            # bytes(5) would be five NUL bytes: refuse what is neither bytes nor str.
+            raise TypeError(f"send takes bytes or str, got {type(data).__name__}")
 
     def exit(self) -> None:
         """End the connection (once): the ``on_exit`` handler, a normal close, then
         ``terminate_function``."""
-        if self._is_terminated:
-            return
-        self._is_terminated = True
+        self._end(NORMAL_CLOSURE)
+
+    def _end(self, code: int) -> None:
+        with self._exit_lock:
+            if self._is_terminated:
+                return
+            self._is_terminated = True
         if self.on_exit is not None:
             try:
                 self.on_exit()
             except Exception as exc:
                 log.error("outside_on_exit_failed", path=self.request.url, exc_info=exc)
         try:
-            self._call(self._socket.close(NORMAL_CLOSURE), 5.0)
+            self._call(self._socket.close(code), 5.0)
         except Exception:
             pass  # already closed by the client, or the loop is gone: nothing to tell it
         self._activity()
@@ -152,6 +163,25 @@ class WebSocketConnection:
     def _activity(self) -> None:
         if self._activity_queue is not None:
             self._activity_queue.put(self._clock())
+
+
+def run_handler(handler: Callable[[WebSocketConnection], Any],
+                connection: WebSocketConnection) -> None:
+    """Run outside's ``on_connection`` handler (in a worker thread) and end the connection
+    after it: close 1000 when it returned or the connection ended under it, 1011 (logged)
+    when it raised."""
+    code = NORMAL_CLOSURE
+    try:
+        handler(connection)
+    except WebSocketClosed:
+        pass  # the client left (or a wait ran out): the end of the usual `while True:` loop
+    except Exception as exc:
+        code = INTERNAL_ERROR
+        log.error("outside_websocket_handler_failed", path=connection.request.url,
+                  handler=getattr(handler, "__qualname__", None) or type(handler).__name__,
+                  exc_info=exc)
+    finally:
+        connection._end(code)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
