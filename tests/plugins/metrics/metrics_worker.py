@@ -23,6 +23,18 @@ async def main(config: str | None) -> None:
     async def hit(context):
         return "hit"
 
+    release = asyncio.Event()
+
+    @app.get("/hold")
+    async def hold(context):  # in flight until /release
+        await asyncio.wait_for(release.wait(), 30)
+        return "held"
+
+    @app.get("/release")
+    async def release_held(context):
+        release.set()
+        return "released"
+
     server = AppServer(app, "127.0.0.1", 0)
     await server.start()
     print(server.port, flush=True)

@@ -38,7 +38,8 @@ async def test_a_config_section_enables_it(tmp_path):
     async with TestClient(app) as client, client.get("/stats") as resp:
         assert resp.status == 200
     assert isinstance(app.plugins.get("metrics"), MetricsPlugin)
-    assert [type(m).__name__ for m in app.middleware_chain] == ["MetricsMiddleware"]
+    assert app.middleware_chain == []  # an observer, not a layer
+    assert [type(o).__name__ for o in app.dispatcher.observers.observers][-1] == "MetricsObserver"
 
 
 async def test_enabled_false_turns_it_off(tmp_path):

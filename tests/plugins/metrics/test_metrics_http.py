@@ -330,3 +330,30 @@ async def test_http_error_subclass_status_from_a_handler_is_a_response():
             assert resp.status == 410
         values = await scrape(client)
     assert requests_total(values, "/gone", 410) == 1
+
+
+async def test_the_status_counted_is_the_one_written_by_an_exception_handler_too():
+    # An observer of finished requests sees what was sent, not what left the chain.
+    app = make_app()
+
+    @app.get("/invalid")
+    async def invalid(context):
+        raise ValueError("not a number")
+
+    app.add_exception_handler(ValueError, lambda context, exc: {"status": 422, "body": "bad"})
+    async with TestClient(app) as client:
+        async with client.get("/invalid") as resp:
+            assert resp.status == 422
+        values = await scrape(client)
+    assert requests_total(values, "/invalid", 422) == 1
+    assert requests_total(values, "/invalid", 500) == 0
+
+
+async def test_metrics_is_an_observer_not_a_layer_of_the_chain():
+    app = make_app()
+    async with TestClient(app) as client:
+        async with client.get("/users/3") as resp:
+            assert resp.status == 200
+        assert app.middleware_chain == []
+        values = await scrape(client)
+    assert requests_total(values, "/users/<int:id>", 200) == 1

@@ -84,3 +84,33 @@ async def test_two_workers_are_counted_together(tmp_path, how):
     finally:
         for proc, _ in workers:
             await stop_worker(proc)
+
+
+async def test_a_worker_whose_requests_are_all_still_running_counts_them(tmp_path):
+    # Nothing finishes in worker B while its request is held: its in-flight value reaches the
+    # shared files by the plugin's periodic write, and A's scrape adds it up.
+    directory = tmp_path / "prom"
+    directory.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    workers = []
+    try:
+        workers = await asyncio.gather(start_worker(env, None), start_worker(env, None))
+        (_, port_a), (_, port_b) = workers
+        async with aiohttp.ClientSession() as session:
+            held = asyncio.create_task(session.get(f"http://127.0.0.1:{port_b}/hold"))
+            seen = []
+            deadline = asyncio.get_running_loop().time() + 10
+            while not seen or seen[-1] != [2.0]:
+                assert asyncio.get_running_loop().time() < deadline, seen
+                async with session.get(f"http://127.0.0.1:{port_a}/metrics") as resp:
+                    text = await resp.text()
+                seen.append([s.value for s in samples(text, "pyframe_http_requests_in_flight")])
+                await asyncio.sleep(0.1)  # a poll interval between scrapes
+            async with session.get(f"http://127.0.0.1:{port_b}/release") as resp:
+                assert resp.status == 200
+            async with await held as resp:
+                assert await resp.text() == "held"
+    finally:
+        for proc, _ in workers:
+            await stop_worker(proc)

@@ -19,8 +19,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.utils import floatToGoString
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
-from pyframe.plugin import HTTP_METHODS
-
+from .observer import METHODS, OTHER_METHOD
 from .server_metrics import ServerMetrics, compute_stats
 
 __all__ = ["Instruments", "OTHER_METHOD", "multiprocess_ready"]
@@ -28,8 +27,7 @@ __all__ = ["Instruments", "OTHER_METHOD", "multiprocess_ready"]
 REQUESTS_HELP = "HTTP requests answered, by method, route pattern and status."
 DURATION_HELP = "Time to produce a response, by method and route pattern."
 
-OTHER_METHOD = "OTHER"
-_METHODS = frozenset(HTTP_METHODS)
+_METHODS = METHODS
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 KNOWN_KINDS = ("websocket", "sse")
 
@@ -81,17 +79,28 @@ class Instruments:
             "start_time_seconds", "When the server started, in Unix time (the earliest worker).",
             namespace=namespace, registry=registry, multiprocess_mode="min")
         self.start_time.set(time.time())
-        # In one process the middleware keeps a plain int, read when scraped (a locked gauge
-        # update on each side of every request costs more than the rest of its bookkeeping);
-        # across processes the value must be written to this process's file as it changes.
-        self.in_flight_count = 0
-        if not self.multiprocess:
-            self.in_flight.set_function(lambda: self.in_flight_count)
+        # The core counts requests in flight; see watch_in_flight.
+        self._in_flight_count: Callable[[], int] = lambda: 0
         self._children: dict[tuple[str, str, int], tuple[Callable[..., Any],
                                                           Callable[..., Any]]] = {}
         self._connections: dict[str, Any] = {}
         for kind in KNOWN_KINDS:
             self.connection_gauge(kind)
+
+    def watch_in_flight(self, count: Callable[[], int]) -> None:
+        """Report ``count()`` (the core's requests in flight) as the in-flight gauge.
+
+        In one process it is read when scraped. Across processes each worker's value lives in
+        its file: written after each request (so an idle worker reads 0), before this worker
+        collects, and by ``refresh_in_flight`` (the plugin calls it every second, for a worker
+        with requests under way and none finishing).
+        """
+        self._in_flight_count = count
+        if not self.multiprocess:
+            self.in_flight.set_function(count)
+
+    def refresh_in_flight(self) -> None:
+        self.in_flight.set(self._in_flight_count())
 
     def record(self, method: str, route: str, status: int, elapsed: float) -> None:
         if method not in _METHODS:
@@ -104,6 +113,7 @@ class Instruments:
             children[0]()
             children[1](elapsed)
             self.server_metrics.record_request(elapsed, status)
+            self.in_flight.set(self._in_flight_count())
             return
         slots = self._series.get(key)
         if slots is None:
@@ -149,6 +159,7 @@ class Instruments:
     def _collecting_registry(self) -> Any:
         if self.multiprocess_dir is None:
             return self.registry
+        self.refresh_in_flight()
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=self.multiprocess_dir)
         for collector in self._extra:
@@ -226,7 +237,7 @@ class _TallyCollector:
 
 class _TalliedServerMetrics(ServerMetrics):
     """The plugin's ServerMetrics in one process: its totals are read from the tallies the
-    middleware keeps, so a request is counted once, not twice. ``record_request`` still
+    observer keeps, so a request is counted once, not twice. ``record_request`` still
     works, for code that counts something of its own into it."""
 
     __slots__ = ("_instruments", "_own")

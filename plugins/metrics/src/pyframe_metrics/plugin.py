@@ -7,22 +7,32 @@ Other plugins report long-lived connections here (``connections_opened("websocke
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pyframe.plugin import ConfigError, PluginError, Route, get_logger, hookimpl
+from pyframe.plugin import (
+    ConfigError,
+    PluginError,
+    Route,
+    get_logger,
+    hookimpl,
+    requests_in_flight,
+)
 
 from .config import MetricsConfig
 from .endpoints import metrics_routes
-from .middleware import MetricsMiddleware
+from .observer import MetricsObserver
 from .server_metrics import ServerMetrics
 
 __all__ = ["MetricsPlugin"]
 
 ENV_MULTIPROC = "PROMETHEUS_MULTIPROC_DIR"
+# Across processes, how often a worker writes its in-flight count even when no request ends.
+REFRESH_EVERY = 1.0
 log = get_logger("pyframe.metrics", plugin="metrics")
 
 
@@ -36,7 +46,8 @@ class MetricsPlugin:
         self.instruments: Any = None  # .instruments.Instruments, once started
         self.multiprocess_dir: str | None = None
         self.app: Any = None
-        self.middleware = MetricsMiddleware()
+        self.observer = MetricsObserver()
+        self._refresher: Any = None  # the in-flight gauge's task, across processes
         self._where = "[plugins.metrics]"
 
     # Hooks.
@@ -89,8 +100,8 @@ class MetricsPlugin:
         return routes
 
     @hookimpl
-    def pyframe_add_middleware(self, app: Any) -> list[MetricsMiddleware]:
-        return [self.middleware]
+    def pyframe_add_request_observers(self, app: Any) -> list[MetricsObserver]:
+        return [self.observer]
 
     @hookimpl
     def pyframe_start_app(self, app: Any) -> None:
@@ -111,16 +122,35 @@ class MetricsPlugin:
             sources.extend(answer or ())
         self.instruments.add_collector(ReportedCollector(sources))
         self.server_metrics = self.instruments.server_metrics
-        self.middleware.bind(self.instruments)
+        self.instruments.watch_in_flight(lambda: requests_in_flight(app))
+        self.observer.bind(self.instruments)
+        if directory is not None:
+            self._refresher = asyncio.get_running_loop().create_task(
+                self._refresh_in_flight(), name="pyframe-metrics-in-flight")
         log.info("metrics_started", multiprocess_dir=directory,
                  admin_path=self.config.admin_path if self.config.admin_enabled else None,
                  prometheus_path=(self.config.prometheus_path if self.config.prometheus_enabled
                                   else None))
 
     @hookimpl
-    def pyframe_stop_app(self, app: Any) -> None:
+    async def pyframe_stop_app(self, app: Any) -> None:
+        task, self._refresher = self._refresher, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
         if self.instruments is not None:
             self.instruments.process_stopped(os.getpid())
+
+    async def _refresh_in_flight(self) -> None:
+        """Across processes: this worker's in-flight value, written every REFRESH_EVERY
+        seconds, so a worker whose requests are all still running is not read as idle.
+        A failure is logged and the loop goes on."""
+        while True:
+            await asyncio.sleep(REFRESH_EVERY)
+            try:
+                self.instruments.refresh_in_flight()  # a write to an mmap, no I/O wait
+            except Exception:
+                log.exception("metrics_refresh_failed")
 
     # Stats.
     def get_stats(self) -> dict[str, Any]:
