@@ -1,6 +1,9 @@
 """CORSMiddleware: answers preflights and labels responses, per the Fetch standard's CORS protocol.
 
-Everything that does not depend on the request is worked out once, in ``__init__``.
+Everything that does not depend on the request is worked out once, in ``__init__``. A refused
+preflight's 400 says why in a few words; it names the origin, method or header it refused
+only when that is plain text (a token, or ``scheme://host[:port]``), never anything that could
+carry markup, and it names one refused header at most.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ REQUEST_HEADERS = "Access-Control-Request-Headers"
 # Request headers a browser may send without them being listed (the CORS-safelisted ones).
 SAFELISTED_HEADERS = frozenset({"accept", "accept-language", "content-language", "content-type"})
 PREFLIGHT_VARY = (REQUEST_METHOD, REQUEST_HEADERS)
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}")
+_PLAIN_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]{1,253}(:[0-9]{1,5})?")
 
 
 class CORSMiddleware:
@@ -153,19 +158,22 @@ class CORSMiddleware:
                      if h.strip()]
         problem = None
         if not self.is_allowed_origin(origin):
-            problem = f"origin {origin!r} is not allowed"
+            problem = f"origin {_shown(origin, _PLAIN_ORIGIN)}is not allowed"
         elif not method:
             problem = f"{REQUEST_METHOD} is empty"
-        elif not self.any_method and method not in self.methods:
-            problem = (f"method {method!r} is not allowed (allowed: "
-                       f"{self.preflight_headers[ALLOW_METHODS]})")
+        elif not _TOKEN.fullmatch(method) or (not self.any_method
+                                              and method not in self.methods):
+            problem = (f"method {_shown(method, _TOKEN)}is not allowed (allowed: "
+                       f"{self.preflight_headers.get(ALLOW_METHODS, 'any')})")
+        elif not all(_TOKEN.fullmatch(h) for h in requested):
+            problem = "a requested header name is not a token"
         elif not self.any_header:
             refused = [h for h in requested if h not in self.headers]
             if refused:
-                plural = "s" if len(refused) > 1 else ""
-                problem = f"header{plural} {', '.join(refused)} not allowed"
+                more = f" and {len(refused) - 1} more" if len(refused) > 1 else ""
+                problem = f"header {refused[0]}{more} not allowed"
         if problem is not None:
-            log.debug("cors_preflight_refused", origin=origin, path=context.path, reason=problem)
+            log.debug("cors_preflight_refused", path=context.path, reason=problem)
             response = await error_response(
                 context, BadRequest(detail=f"CORS preflight refused: {problem}"))
             if self.vary_origin:
@@ -182,6 +190,11 @@ class CORSMiddleware:
             headers[ALLOW_HEADERS] = ", ".join(requested)
         add_vary(headers, *self.preflight_vary)
         return Response(b"", status=204, headers=headers)
+
+
+def _shown(value: str, plain: re.Pattern[str]) -> str:
+    """``'value' `` when it is plain text an error may repeat, else nothing."""
+    return f"{value!r} " if plain.fullmatch(value) else ""
 
 
 def _serialised(origin: str) -> str:

@@ -2,6 +2,11 @@
 
 The file itself goes out through ``pyframe.FileResponse`` (aiohttp's sendfile path: no loop
 blocking, never read whole). Filesystem checks run in the app's thread pool.
+
+Files are never compressed on the fly (the routes say ``compress=False`` to the compression
+plugin): a file goes out as it is on disk, or as its precompressed sibling. Compressing it
+would break the byte ranges a client asks for and could resume from, and for a large file
+it would cost a thread and the CPU for every download.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ from .resolve import REDIRECT, Target, content_type_for, lookup, url_segments
 __all__ = ["Mount"]
 
 _CHUNK = 256 * 1024
+# Route options: the compression plugin leaves these responses as they are.
+_AS_IS = {"compress": False}
 _SUFFIX = {"br": ".br", "gzip": ".gz"}
 
 
@@ -57,14 +64,16 @@ class Mount:
 
     def routes(self) -> list[Route]:
         name = f"static:{self.prefix}"
-        return [Route(self.prefix, ["GET"], self.serve, name=name),
-                Route(self.prefix + "<path:path>", ["GET"], self.serve, name=name)]
+        return [Route(self.prefix, ["GET"], self.serve, name=name, options=_AS_IS),
+                Route(self.prefix + "<path:path>", ["GET"], self.serve, name=name,
+                      options=_AS_IS)]
 
     def bare_route(self) -> Route | None:
         """``/static`` without its slash, redirected to the index when there is one."""
         if not self.index or self.prefix == "/":
             return None
-        return Route(self.prefix.rstrip("/"), ["GET"], self.serve, name=f"static:{self.prefix}")
+        return Route(self.prefix.rstrip("/"), ["GET"], self.serve, name=f"static:{self.prefix}",
+                     options=_AS_IS)
 
     def resolve_root(self) -> str:
         """The real path of the directory, relative to the working directory; must exist."""

@@ -109,6 +109,8 @@ def lookup(root: str, segments: list[str], hidden: bool, index: bool,
             return None
         real, st = found
         name = INDEX_FILE
+    elif slash:
+        return None  # "file.txt/" names a folder that is not there
     if not stat.S_ISREG(st.st_mode):
         return None  # sockets, FIFOs, devices
     siblings = {}
