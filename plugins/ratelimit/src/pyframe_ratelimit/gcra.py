@@ -16,8 +16,8 @@ from typing import NamedTuple
 
 from .limits import Limit
 
-__all__ = ["Rate", "LimitState", "Decision", "decide", "decide_reply", "decision_of", "ceil_div",
-           "MICROS"]
+__all__ = ["Rate", "LimitState", "Decision", "decide", "decide_reply", "decide_one", "decision_of",
+           "ceil_div", "MICROS"]
 
 MICROS = 1_000_000
 
@@ -125,6 +125,22 @@ def decide_reply(rates: Sequence[Rate], tats: Sequence[int | None], now_us: int,
     else:
         for rate, base in zip(rates, bases):
             _standing(rate.interval_us, rate.tolerance_us, base, now_us, reply)
+    return reply, new
+
+
+def decide_one(interval_us: int, tolerance_us: int, tat: int | None, now_us: int,
+               cost: int = 1) -> tuple[list[int], int | None]:
+    """decide_reply() for a single limit, written out for the request path's common case:
+    the same reply, and the TAT to store (None when refused)."""
+    base = now_us if tat is None or tat < now_us else tat
+    over = base + cost * interval_us - now_us - tolerance_us
+    if over > 0:
+        reply = [0, over, now_us]
+        _standing(interval_us, tolerance_us, base, now_us, reply)
+        return reply, None
+    new = base + cost * interval_us
+    reply = [1, 0, now_us]
+    _standing(interval_us, tolerance_us, new, now_us, reply)
     return reply, new
 
 

@@ -36,6 +36,8 @@ CallNext = Callable[[Any], Awaitable[Response]]
 # Routes are the app's, so plans are few; past this many something is wrong (a router that
 # makes a route per request), and the cache starts again rather than grow.
 MAX_PLANS = 10_000
+# Storage keys of recent (plan, client) pairs kept worked out; past this many, forgotten.
+MAX_CACHED_KEYS = 8192
 # While the backend stays down, one log line per this many seconds (with a count), not one
 # per request.
 LOG_EVERY = 10.0
@@ -99,6 +101,7 @@ class Limiter:
         self.default_spec: Any = key_function if key_function is not None else config.key
         self._key_funcs: dict[Any, KeyFunc] = {}
         self._plans: dict[Any, Plan | None] = {}
+        self._keys: dict[tuple[Plan, str], list[str]] = {}
         self.counters = Counters()
         self.lease: BackendLease | None = None
         self.store: KeyValueStore | None = None
@@ -160,6 +163,7 @@ class Limiter:
             return self._plans[cache_key]
         if len(self._plans) >= MAX_PLANS:
             self._plans.clear()
+            self._keys.clear()
         pattern = route.path if route is not None else None
         handler = route.handler if route is not None else None
         resolved = self.rules.resolve(pattern, method, handler)
@@ -191,21 +195,33 @@ class Limiter:
         if store is None:
             raise RuntimeError("the ratelimit plugin has not started: its backend is not open")
         client = plan.client_key(context)
+        keys = self._keys.get((plan, client))
+        if keys is None:
+            keys = self._storage_keys(plan, client)
         try:
-            reply = await store.run(self.op, plan.storage_keys(client), plan.args)
+            reply = await store.run(self.op, keys, plan.args)
         except BackendError as exc:
             return await self._undecided(exc, context, call_next)
         if self._failing:
             self._recovered()
-        decision = self.strategy.decode(reply)
-        if decision.allowed:
+        strategy = self.strategy
+        if strategy.admits(reply):
             self.counters.admitted += 1
             response = await call_next(context)
             if plan.headers:
-                response.headers.update(plan.answer.admitted(decision))
+                response.headers.update(plan.answer.admitted(strategy.decode(reply)))
             return response
         self.counters.refused += 1
-        return await self._refuse(plan, decision, client, context)
+        return await self._refuse(plan, strategy.decode(reply), client, context)
+
+    def _storage_keys(self, plan: Plan, client: str) -> list[str]:
+        # A digest per client key and limit, worked out once per (plan, client) while the
+        # cache holds; full, it starts again (clients come and go, the bound stays).
+        keys = plan.storage_keys(client)
+        if len(self._keys) >= MAX_CACHED_KEYS:
+            self._keys.clear()
+        self._keys[(plan, client)] = keys
+        return keys
 
     async def _refuse(self, plan: Plan, decision: Decision, client: str,
                       context: Any) -> Response:

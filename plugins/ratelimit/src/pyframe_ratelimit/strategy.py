@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from importlib.resources import files
 from typing import Protocol
 
-from .gcra import Decision, Rate, ceil_div, decide_reply, decision_of
+from .gcra import Decision, Rate, ceil_div, decide_one, decide_reply, decision_of
 from .keys import storage_tag
 from .limits import Limit, check_names
 
@@ -55,7 +55,9 @@ class RateLimitStrategy(Protocol):
     ``keys`` and ``arguments`` build one call (``keys_for`` is ``keys`` with all but the
     client worked out once, for the request path); ``lua`` runs it on Redis (server time from
     ``TIME``); ``apply`` runs it on the in-memory store, synchronously, with the store's clock
-    (or ``now_us`` when given); ``decode`` reads either reply. Both halves must agree exactly.
+    (or ``now_us`` when given); ``decode`` reads either reply, ``admits`` only whether it
+    admitted the request (all an admitted answer without fields needs). Both halves must
+    agree exactly.
     """
 
     name: str
@@ -73,6 +75,8 @@ class RateLimitStrategy(Protocol):
               now_us: int | None = None) -> list[int]: ...
 
     def decode(self, reply: Sequence[int], cost: int = 1) -> Decision: ...
+
+    def admits(self, reply: Sequence[int]) -> bool: ...
 
 
 def _whole(value: str | bytes | int) -> int | None:
@@ -149,6 +153,15 @@ class GcraStrategy:
         if now_us is None:
             seconds, micros = store.time()
             now_us = seconds * 1_000_000 + micros
+        if len(rates) == 1:  # one limit, the usual case, without the lists of the general one
+            key = keys[0]
+            raw = store.get(key)
+            rate = rates[0]
+            reply, tat = decide_one(rate.interval_us, rate.tolerance_us,
+                                    _whole(raw) if raw else None, now_us, cost)
+            if tat is not None:
+                store.set(key, str(tat).encode("ascii"), px=ceil_div(reply[5], 1000))
+            return reply
         tats = [_whole(store.get(key) or b"") for key in keys]
         reply, new = decide_reply(rates, tats, now_us, cost)
         if new is not None:
@@ -156,6 +169,10 @@ class GcraStrategy:
                 # reply[5 + 3i] is limit i's full_us: the state lives until the bucket is full.
                 store.set(key, str(tat).encode("ascii"), px=ceil_div(reply[5 + 3 * i], 1000))
         return reply
+
+    def admits(self, reply: Sequence[int]) -> bool:
+        """Whether a reply of either half admitted the request: its first integer."""
+        return reply[0] == 1
 
     def decode(self, reply: Sequence[int], cost: int = 1) -> Decision:
         """Read a reply of either half back into a Decision."""

@@ -94,6 +94,7 @@ class RedisBackend:
         if self._closed:
             return
         self._closed = True
+        await self._store.scripts.close()
         self._broker.fanout.close()
         await self._broker.bridge.stop(self.options.timeout)
         try:
@@ -113,4 +114,5 @@ class RedisBackend:
                       "malformed": broker.malformed, "sessions": broker.bridge.sessions,
                       "pubsub_crashes": broker.bridge.crashes,
                       "failed_attempts": tracker.failed_attempts,
-                      "script_loads": self._store.script_loads})
+                      "script_loads": self._store.script_loads,
+                      "script_batches": self._store.scripts.batches})

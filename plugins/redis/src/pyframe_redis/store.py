@@ -1,17 +1,18 @@
 """The KeyValueStore on Redis: plain commands, and AtomicOps as Lua scripts called by SHA1
-(EVALSHA), loaded on the first NOSCRIPT answer (first use, or after a restart or a flush)."""
+(EVALSHA), loaded on the first NOSCRIPT answer (first use, or after a restart or a flush).
+Script calls made together (the rate limiter's, one per request) share a pipeline: batch.py."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
 from pyframe.backends import (INCR, AtomicOp, BackendClosed, HealthTracker, OpArg, check_name,
                               check_payload, encode_args, ttl_ms)
 
+from .batch import ScriptCalls
 from .errors import guarded
 
 __all__ = ["RedisStore"]
@@ -28,7 +29,12 @@ class RedisStore:
         self._max = max_value_size
         self._tracker = tracker
         self._is_closed = is_closed
-        self.script_loads = 0  # SCRIPT LOADs sent: once per script, again after NOSCRIPT
+        self.scripts = ScriptCalls(client, timeout=timeout, tracker=tracker)
+
+    @property
+    def script_loads(self) -> int:
+        """SCRIPT LOADs sent: once per script, again after NOSCRIPT."""
+        return self.scripts.script_loads
 
     def _key(self, key: str) -> str:
         if self._is_closed():
@@ -74,11 +80,6 @@ class RedisStore:
 
     async def eval(self, name: str, lua: str, sha: str, keys: list[str],
                    argv: list[bytes]) -> Any:
-        """Run a script by SHA1 on already prefixed keys, loading it if Redis lacks it."""
-        async with guarded(f"op {name!r}", self._timeout, self._tracker):
-            try:
-                return await self._client.evalsha(sha, len(keys), *keys, *argv)
-            except redis_errors.NoScriptError:
-                await self._client.script_load(lua)
-                self.script_loads += 1
-                return await self._client.evalsha(sha, len(keys), *keys, *argv)
+        """Run a script by SHA1 on already prefixed keys, loading it if Redis lacks it; sent
+        in one pipeline with the other script calls of this loop turn."""
+        return await self.scripts.run(f"op {name!r}", lua, sha, keys, argv)
