@@ -1,4 +1,5 @@
-"""A bare aiohttp server on 127.0.0.1 for the ws tests, and waiting with a deadline."""
+"""Helpers of the ws tests: a bare aiohttp server, waiting with a deadline, apps with a config,
+a client of command_app, and Redis (unique key prefixes, servers of the test's own)."""
 
 from __future__ import annotations
 
@@ -30,10 +31,11 @@ async def wait_until(predicate: Callable[[], Any], timeout: float = DEADLINE,
 
 
 @asynccontextmanager
-async def bare_server(handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]]
-                      ) -> AsyncIterator[int]:
-    """aiohttp's low-level server running ``handler`` on a free port; yields the port."""
-    server = web.Server(handler)
+async def bare_server(handler: Callable[[web.BaseRequest], Awaitable[web.StreamResponse]],
+                      server_class: type[web.Server] = web.Server) -> AsyncIterator[int]:
+    """aiohttp's low-level server (or ``server_class``, such as pyframe's connection, which
+    makes the WebSocket reader strict) running ``handler`` on a free port; yields the port."""
+    server = server_class(handler)
     loop = asyncio.get_running_loop()
     listener = await loop.create_server(server, "127.0.0.1", 0)
     try:
@@ -99,3 +101,178 @@ def client(port: int, path: str = "/", **options: Any) -> Any:
     options.setdefault("open_timeout", DEADLINE)
     options.setdefault("close_timeout", DEADLINE)
     return connect(f"ws://127.0.0.1:{port}{path}", proxy=None, **options)
+
+
+def ws_app(directory: Any, config: str = "[plugins.ws]\n") -> Any:
+    """A PyFrameApp reading ``config`` as its pyframe.toml (in ``directory``)."""
+    from pyframe import PyFrameApp
+
+    path = directory / "pyframe.toml"
+    path.write_text(config)
+    return PyFrameApp(config=str(path))
+
+
+def ws_url(port: int, path: str) -> str:
+    return f"ws://127.0.0.1:{port}{path}"
+
+
+async def recv_json(ws: Any, timeout: float = DEADLINE) -> Any:
+    import json
+
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+def load_module(path: Any, prefix: str) -> Any:
+    """A fresh copy of a module file (its own app and module-level manager)."""
+    import importlib.util
+    import itertools
+
+    counter = _loads.setdefault(prefix, itertools.count())
+    spec = importlib.util.spec_from_file_location(f"{prefix}_{next(counter)}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+_loads: dict[str, Any] = {}
+
+
+class Peer:
+    """A ``websockets`` client of command_app: ``await peer.ask("join", group="a")`` waits
+    for the acknowledgement; what the manager delivers lands in ``peer.inbox``."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.inbox: asyncio.Queue[Any] = asyncio.Queue()
+        self._acks: dict[int, asyncio.Future[Any]] = {}
+        self._next = 0
+        self.pid: int | None = None
+        self._hello = asyncio.get_running_loop().create_future()
+        self._reader = asyncio.ensure_future(self._read())
+
+    @classmethod
+    async def open(cls, url: str, **options: Any) -> Peer:
+        from websockets.asyncio.client import connect
+
+        options.setdefault("open_timeout", DEADLINE)
+        options.setdefault("close_timeout", DEADLINE)
+        peer = cls(await connect(url, proxy=None, **options))
+        peer.pid = (await asyncio.wait_for(peer._hello, DEADLINE))["hello"]
+        return peer
+
+    async def _read(self) -> None:
+        import json
+
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            async for raw in self.ws:
+                message = json.loads(raw)
+                if isinstance(message, dict) and "hello" in message and not self._hello.done():
+                    self._hello.set_result(message)
+                elif isinstance(message, dict) and "ack" in message:
+                    future = self._acks.pop(message.get("id"), None)
+                    if future is not None and not future.done():
+                        future.set_result(message)
+                else:
+                    self.inbox.put_nowait(message)
+        except ConnectionClosed:
+            pass
+        finally:
+            for future in [self._hello, *self._acks.values()]:
+                if not future.done():
+                    future.set_exception(ConnectionError("the connection closed"))
+
+    async def ask(self, op: str, **fields: Any) -> Any:
+        import json
+
+        self._next += 1
+        future = self._acks[self._next] = asyncio.get_running_loop().create_future()
+        await self.ws.send(json.dumps({"op": op, "id": self._next, **fields}))
+        return await asyncio.wait_for(future, DEADLINE)
+
+    async def receive(self, timeout: float = DEADLINE) -> Any:
+        return await asyncio.wait_for(self.inbox.get(), timeout)
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await asyncio.wait_for(self._reader, DEADLINE)
+
+
+# -- Redis ---------------------------------------------------------------------------------
+
+def unique_prefix() -> str:
+    import uuid
+
+    return f"pfws-{uuid.uuid4().hex[:12]}:"
+
+
+async def delete_prefix(url: str, prefix: str) -> None:
+    """Leave the shared Redis as it was: drop every key a test wrote under its prefix."""
+    import redis.asyncio as redis
+
+    client = redis.Redis.from_url(url.split("?")[0])
+    try:
+        keys = [key async for key in client.scan_iter(match=prefix + "*", count=1000)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RedisProcess:
+    """A redis-server of the test's own on a free port (never the shared one on 6379): no
+    persistence, 127.0.0.1 only; ``kill()`` it and ``start()`` it again on the same port."""
+
+    def __init__(self, workdir: Any) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.proc: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import os
+        import shutil
+        import subprocess
+        import time
+
+        import pytest
+
+        binary = shutil.which("redis-server")
+        if binary is None:
+            if os.environ.get("CI") == "true":
+                pytest.fail("redis-server is not installed and CI=true")
+            pytest.skip("redis-server is not installed")
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + DEADLINE
+        while not self._answers():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.01)  # a poll step, with the deadline above
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None

@@ -1,6 +1,7 @@
-"""pyframe_ws's connection code stands alone: no pyframe import, only aiohttp's public names.
-
-Anything that needs aiohttp's internals belongs to the core's http layer (PROTOCOL.md).
+"""pyframe_ws reaches the core through ``pyframe.plugin`` only, and aiohttp through its public
+names only: the strict frame reader, which needs aiohttp's internals, is the core's
+(``pyframe.plugin.accept_websocket``, PROTOCOL.md). The connection layer itself needs nothing
+of the core but the logger, so it still runs under a bare aiohttp server.
 """
 
 from __future__ import annotations
@@ -12,6 +13,11 @@ import pyframe_ws
 
 PACKAGE = Path(pyframe_ws.__file__).parent
 PUBLIC_AIOHTTP = {"aiohttp", "aiohttp.web"}
+CORE_API = {"pyframe.plugin"}
+# The connection layer: usable with any aiohttp request (WebSocket.accept).
+CONNECTION_LAYER = {"connection.py", "send_queue.py", "options.py", "outgoing.py", "closing.py",
+                    "counters.py", "errors.py", "receiving.py", "request_info.py",
+                    "transport.py"}
 
 
 def imported_modules(path: Path) -> list[tuple[str, list[str]]]:
@@ -24,13 +30,23 @@ def imported_modules(path: Path) -> list[tuple[str, list[str]]]:
     return found
 
 
-def test_no_module_imports_pyframe_or_aiohttp_internals():
+def test_only_the_plugin_api_and_public_aiohttp_names():
     modules = sorted(PACKAGE.glob("*.py"))
-    assert len(modules) >= 5
+    assert len(modules) >= 15
     for path in modules:
         for module, names in imported_modules(path):
             top = module.split(".")[0]
-            assert top != "pyframe", f"{path.name} imports {module}"
+            if top == "pyframe":
+                assert module in CORE_API, f"{path.name} imports {module}"
+            assert not top.startswith("pyframe_") or top == "pyframe_ws", \
+                f"{path.name} imports another plugin: {module}"
             if top == "aiohttp":
                 assert module in PUBLIC_AIOHTTP, f"{path.name} imports {module}"
                 assert not any(name.startswith("_") for name in names), f"{path.name}: {names}"
+
+
+def test_the_connection_layer_needs_only_the_logger_of_the_core():
+    for name in sorted(CONNECTION_LAYER):
+        for module, names in imported_modules(PACKAGE / name):
+            if module.split(".")[0] == "pyframe":
+                assert names == ["get_logger"], f"{name} imports {names} of {module}"

@@ -9,41 +9,38 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-import structlog
 from aiohttp import WebSocketError, WSMsgType, web
 
-from .closing import check_close_code, error_reason, valid_received_code
+from pyframe.plugin import get_logger
+
+from .closing import Ending, check_close, error_reason, valid_received_code
 from .counters import WebSocketCounters
-from .errors import MessageTypeError, WebSocketDisconnect
+from .errors import WebSocketDisconnect
 from .options import ConnectionOptions, response_options
 from .outgoing import Outgoing, encode_bytes, encode_json, encode_text
+from .receiving import TypedReceive
+from .request_info import RequestInfo
 from .send_queue import SendQueue
+from .transport import buffered, cut, writable
 
 __all__ = ["WebSocket"]
 
-_log = structlog.get_logger("pyframe").bind(plugin="ws")
+_log = get_logger("pyframe", plugin="ws")
 
 _TEXT, _BINARY = WSMsgType.TEXT, WSMsgType.BINARY
 # Reasons that are the ordinary end of a connection; the others are logged at info.
 _ORDINARY = frozenset({"client", "server", "shutdown"})
-_MAX_CLOSE_MESSAGE = 123  # a control frame holds 125 bytes, two of them the code
+# Bytes the socket may already hold for the client when a frame is written directly; past it,
+# frames wait in the queue for the sender, which waits for the client.
+_DIRECT_LIMIT = 64 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class _Ending:
-    code: int             # what the handler is told (the client's own code when it closed)
-    reason: str           # the counted reason
-    detail: str           # the close frame's text when we send one; for the log otherwise
-    reply: int | None     # the code the sender puts in our close frame; None: no handshake
-    graceful: bool        # send what is queued first
-
-
-class WebSocket:
-    """A server-side WebSocket for handlers: ``receive_*``, ``send_*``, ``close``, ``async for``.
+class WebSocket(TypedReceive, RequestInfo):
+    """A server-side WebSocket for handlers: ``receive_*``, ``send_*``, ``close``, ``async for``,
+    and the handshake request's ``params``, ``query_params``, ``headers``, ``cookies``, ``user``.
 
     ``send_*`` from the handler waits (up to ``send_timeout``) for room in the queue; the
     manager's :meth:`send_encoded` never waits. When the client goes away, ``receive_*`` and
@@ -55,15 +52,22 @@ class WebSocket:
                  options: ConnectionOptions | None = None,
                  counters: WebSocketCounters | None = None,
                  clock: Callable[[], float] = time.monotonic,
-                 json_decode: Callable[[str | bytes], Any] = msgspec.json.decode) -> None:
+                 json_decode: Callable[[str | bytes], Any] = msgspec.json.decode,
+                 context: Any = None) -> None:
         """Wrap a prepared response made with :func:`response_options` (autoclose off).
 
-        ``transport`` lets a peer that never takes its data be cut off instead of waited on.
+        ``transport`` lets a peer that never takes its data be cut off instead of waited on;
+        ``context`` is the handshake's RequestContext (see :class:`RequestInfo`).
         """
         if not response.prepared:
             raise RuntimeError("the WebSocketResponse must be prepared first")
         self.response = response
         self.transport = transport
+        self.context = context
+        self._on_closed: list[Callable[[WebSocket], None]] = []
+        # Frames can go straight to the socket unless permessage-deflate was agreed (its
+        # compressor keeps state across messages: aiohttp's writer must make every frame).
+        self._direct = transport if writable(transport) and not response.compress else None
         self.options = options = options or ConnectionOptions()
         self.counters = counters if counters is not None else WebSocketCounters()
         self._clock = clock
@@ -74,13 +78,14 @@ class WebSocket:
         self.messages_out = 0
         self._queue: SendQueue[Outgoing] = SendQueue(options.send_queue_messages,
                                                      options.send_queue_bytes)
-        self._ending: _Ending | None = None
+        self._ending: Ending | None = None
         self._deadline: asyncio.Timeout | None = None
         self._handshaking = False
-        self._done = asyncio.Event()
+        self._down = False  # the sender has settled everything: the connection is over
         self.counters.opened += 1
-        self._sender = asyncio.get_running_loop().create_task(self._run_sender(),
-                                                               name="pyframe-ws-sender")
+        # Started on the first message that must wait, or when the connection ends: an idle
+        # connection (or one whose client keeps up) has no task of its own.
+        self._sender: asyncio.Task[None] | None = None
 
     @classmethod
     async def accept(cls, request: web.BaseRequest, options: ConnectionOptions | None = None,
@@ -110,6 +115,13 @@ class WebSocket:
     def queued(self) -> int:
         return len(self._queue)
 
+    def add_close_callback(self, callback: Callable[[WebSocket], None]) -> None:
+        """Call ``callback(self)`` once the connection is down (at once if it is already)."""
+        if self._down:
+            callback(self)
+        else:
+            self._on_closed.append(callback)
+
     # -- receiving ---------------------------------------------------------------------------
 
     async def receive(self, timeout: float | None = None) -> str | bytes:
@@ -125,31 +137,6 @@ class WebSocket:
             self.counters.messages_in += 1
             return msg.data  # type: ignore[no-any-return]
         raise self._on_control(msg.type, msg.data, msg.extra)
-
-    async def receive_text(self, timeout: float | None = None) -> str:
-        data = await self.receive(timeout)
-        if not isinstance(data, str):
-            raise MessageTypeError("expected a text message, got a binary one")
-        return data
-
-    async def receive_bytes(self, timeout: float | None = None) -> bytes:
-        data = await self.receive(timeout)
-        if not isinstance(data, bytes):
-            raise MessageTypeError("expected a binary message, got a text one")
-        return data
-
-    async def receive_json(self, timeout: float | None = None) -> Any:
-        """A text or binary message holding JSON; msgspec.DecodeError if it does not."""
-        return self._json_decode(await self.receive(timeout))
-
-    def __aiter__(self) -> WebSocket:
-        return self
-
-    async def __anext__(self) -> str | bytes:
-        try:
-            return await self.receive()
-        except WebSocketDisconnect:
-            raise StopAsyncIteration from None
 
     def _on_control(self, kind: WSMsgType, data: Any, extra: str | None) -> WebSocketDisconnect:
         ws = self.response
@@ -191,10 +178,14 @@ class WebSocket:
         if self._notice_closed():
             self.counters.dropped += 1
             raise self._disconnect()
+        if self._write_now(item):
+            return
         queue = self._queue
         if queue.offer(item):
+            self._wake_sender()
             return
         if await queue.wait_for_room(item, self.options.send_timeout) and queue.offer(item):
+            self._wake_sender()
             return
         self.counters.dropped += 1
         if self._ending is None:
@@ -207,11 +198,26 @@ class WebSocket:
         if self._notice_closed():
             self.counters.dropped += 1
             return False
+        if self._write_now(item):
+            return True
         if self._queue.offer(item):
+            self._wake_sender()
             return True
         self.counters.dropped += 1
         self._end(1008, "slow_consumer", "slow consumer")
         return False
+
+    def _write_now(self, item: Outgoing) -> bool:
+        """Write ``item``'s frame to the socket at once when nothing is queued or being sent
+        and the socket is taking data: no task switch, no timer. Otherwise the sender's."""
+        transport = self._direct
+        if transport is None or self._queue or self._deadline is not None \
+                or transport.is_closing() or transport.get_write_buffer_size() > _DIRECT_LIMIT:
+            return False
+        transport.write(item.frame)
+        self.messages_out += 1
+        self.counters.messages_out += 1
+        return True
 
     def _notice_closed(self) -> bool:
         if self._ending is not None:
@@ -226,9 +232,7 @@ class WebSocket:
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Send what is queued, then close with ``code``; returns when the connection is down."""
-        check_close_code(code)
-        if len(reason.encode("utf-8")) > _MAX_CLOSE_MESSAGE:
-            raise ValueError(f"a close reason holds at most {_MAX_CLOSE_MESSAGE} bytes of UTF-8")
+        check_close(code, reason)
         if self._ending is None:
             self._end(code, "internal_error" if code == 1011 else "server", reason,
                       reply=code, graceful=True)
@@ -252,23 +256,20 @@ class WebSocket:
         Bounded: a graceful close that has not finished within send_timeout + close_timeout
         turns into a hard one, and the transport is aborted if even that does not end.
         """
-        if self._done.is_set():
+        if self._down:
             return
+        sender = self._wake_sender()  # the connection is over once its sender is done
         options = self.options
-        try:
-            async with asyncio.timeout(options.send_timeout + options.close_timeout):
-                await self._done.wait()
+        await asyncio.wait({sender}, timeout=options.send_timeout + options.close_timeout)
+        if sender.done():
             return
-        except TimeoutError:
-            self._end(1008, "send_timeout", "send timeout")
-        try:
-            async with asyncio.timeout(options.close_timeout):
-                await self._done.wait()
+        self._end(1008, "send_timeout", "send timeout")
+        await asyncio.wait({sender}, timeout=options.close_timeout)
+        if sender.done():
             return
-        except TimeoutError:
-            self._abort()
-            self._sender.cancel()
-        await asyncio.wait({self._sender}, timeout=options.close_timeout)
+        cut(self.transport)
+        sender.cancel()
+        await asyncio.wait({sender}, timeout=options.close_timeout)
 
     def _disconnect(self) -> WebSocketDisconnect:
         # A new exception each time: raising one instance again and again grows its traceback.
@@ -284,8 +285,8 @@ class WebSocket:
         current = self._ending
         if current is not None and (self._handshaking or graceful or not current.graceful):
             return
-        self._ending = _Ending(code, reason, detail,
-                               (reply or code) if handshake else None, graceful)
+        self._ending = Ending(code, reason, detail,
+                              (reply or code) if handshake else None, graceful)
         queue = self._queue
         if not graceful:
             self.counters.dropped += queue.clear()
@@ -294,6 +295,14 @@ class WebSocket:
                 # The sender is blocked on this client: make its wait end now.
                 deadline.reschedule(asyncio.get_running_loop().time())
         queue.close()
+        self._wake_sender()  # it sends what is queued, then the close frame
+
+    def _wake_sender(self) -> asyncio.Task[None]:
+        sender = self._sender
+        if sender is None:
+            sender = self._sender = asyncio.get_running_loop().create_task(
+                self._run_sender(), name="pyframe-ws-sender")
+        return sender
 
     # -- the sender task ---------------------------------------------------------------------
 
@@ -348,7 +357,7 @@ class WebSocket:
         ending, ws = self._ending, self.response
         if ending is None or ending.reply is None or ws.closed:
             return
-        if not ending.graceful and self._buffered():
+        if not ending.graceful and buffered(self.transport):
             # A failure while our bytes wait in the buffer: a close frame would queue behind
             # data the peer is not reading. _settle cuts the connection instead.
             return
@@ -359,11 +368,11 @@ class WebSocket:
             pass  # the peer did not take part; _settle cuts the connection
 
     def _settle(self) -> None:
-        if self._done.is_set():
+        if self._down:
             return
         if self._ending is None:  # the sender was cancelled from outside (loop teardown)
             self._end(1001, "shutdown", handshake=False)
-        self._abort()
+        cut(self.transport)
         ending = self._ending
         assert ending is not None
         self.closed_at = self._clock()
@@ -372,21 +381,10 @@ class WebSocket:
         log("ws_closed", reason=ending.reason, code=ending.code, detail=ending.detail,
             messages_in=self.messages_in, messages_out=self.messages_out,
             duration_s=round(self.closed_at - self.connected_at, 3))
-        self._done.set()
-
-    def _buffered(self) -> int:
-        transport = self.transport
-        if isinstance(transport, asyncio.WriteTransport):
-            return transport.get_write_buffer_size()
-        return 0
-
-    def _abort(self) -> None:
-        transport = self.transport
-        if not isinstance(transport, asyncio.WriteTransport):
-            return
-        if transport.get_write_buffer_size():
-            # A peer that stopped reading: a plain close would wait for it to take the
-            # buffered bytes, which may be never.
-            transport.abort()
-        elif not transport.is_closing():
-            transport.close()
+        self._down = True
+        callbacks, self._on_closed = self._on_closed, []
+        for callback in callbacks:
+            try:
+                callback(self)
+            except Exception:
+                _log.exception("ws_close_callback_failed")

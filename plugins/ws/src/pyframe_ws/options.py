@@ -10,9 +10,13 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
-__all__ = ["ConnectionOptions", "response_options"]
+__all__ = ["ConnectionOptions", "response_options", "MessageSize", "QueueBytes",
+           "QueueMessages", "Seconds"]
 
 Seconds = Annotated[float, Meta(gt=0, le=3600)]
+MessageSize = Annotated[int, Meta(ge=125, le=64 * 1024 * 1024)]
+QueueMessages = Annotated[int, Meta(ge=1, le=1_000_000)]
+QueueBytes = Annotated[int, Meta(ge=1024, le=1024 * 1024 * 1024)]
 
 
 class ConnectionOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -20,11 +24,11 @@ class ConnectionOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
 
     # Largest incoming message, in bytes, after reassembly and decompression; a bigger one
     # fails the connection with 1009.
-    max_message_size: Annotated[int, Meta(ge=125, le=64 * 1024 * 1024)] = 64 * 1024
+    max_message_size: MessageSize = 64 * 1024
     # Outgoing messages waiting for a slow client. When a message does not fit, the client is
     # that far behind: the connection is closed with 1008 ("slow_consumer"), never awaited.
-    send_queue_messages: Annotated[int, Meta(ge=1, le=1_000_000)] = 256
-    send_queue_bytes: Annotated[int, Meta(ge=1024, le=1024 * 1024 * 1024)] = 1024 * 1024
+    send_queue_messages: QueueMessages = 256
+    send_queue_bytes: QueueBytes = 1024 * 1024
     # A write the client does not take within this closes the connection with 1008
     # ("send_timeout"); a handler's own send waits at most this long for room in the queue.
     send_timeout: Seconds = 10.0

@@ -1,7 +1,9 @@
 """One connection's bounded outgoing queue: many producers that never wait, one sender.
 
 Bounded by message count and by bytes. When full, ``offer`` refuses and the caller decides (the
-connection closes itself: a client that far behind will not catch up).
+connection closes itself: a client that far behind will not catch up). Its deques are made on
+first use: most connections never queue anything (frames go straight to their sockets), and an
+empty deque is most of a kilobyte.
 """
 
 from __future__ import annotations
@@ -29,27 +31,30 @@ class SendQueue(Generic[T]):
         self.max_items = max_items
         self.max_bytes = max_bytes
         self.nbytes = 0
-        self._items: deque[T] = deque()
+        self._items: deque[T] | None = None
         self._getter: asyncio.Future[None] | None = None
-        self._room: deque[asyncio.Future[None]] = deque()
+        self._room: deque[asyncio.Future[None]] | None = None
         self._closed = False
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._items) if self._items is not None else 0
 
     @property
     def closed(self) -> bool:
         return self._closed
 
     def fits(self, item: T) -> bool:
-        if not self._items:
+        items = self._items
+        if not items:
             return True  # a lone message bigger than max_bytes must still be sendable
-        return len(self._items) < self.max_items and self.nbytes + len(item) <= self.max_bytes
+        return len(items) < self.max_items and self.nbytes + len(item) <= self.max_bytes
 
     def offer(self, item: T) -> bool:
         """Append without waiting; False when closed or when the item does not fit."""
         if self._closed or not self.fits(item):
             return False
+        if self._items is None:
+            self._items = deque()
         self._items.append(item)
         self.nbytes += len(item)
         getter = self._getter
@@ -66,20 +71,24 @@ class SendQueue(Generic[T]):
             if remaining <= 0:
                 return False
             waiter = loop.create_future()
-            self._room.append(waiter)
+            if self._room is None:
+                self._room = deque()
+            room = self._room
+            room.append(waiter)
             try:
                 await asyncio.wait_for(waiter, remaining)
             except asyncio.TimeoutError:
                 return False
             finally:
-                if waiter in self._room:
-                    self._room.remove(waiter)
+                if waiter in room:
+                    room.remove(waiter)
         return not self._closed
 
     def get_nowait(self) -> T | None:
-        if not self._items:
+        items = self._items
+        if not items:
             return None
-        item = self._items.popleft()
+        item = items.popleft()
         self.nbytes -= len(item)
         if self._room:
             self._wake_room()
@@ -100,8 +109,9 @@ class SendQueue(Generic[T]):
 
     def clear(self) -> int:
         """Drop every queued item; returns how many there were."""
-        dropped = len(self._items)
-        self._items.clear()
+        dropped = len(self)
+        if self._items is not None:
+            self._items.clear()
         self.nbytes = 0
         self._wake_room()
         return dropped
@@ -115,7 +125,8 @@ class SendQueue(Generic[T]):
         self._wake_room()
 
     def _wake_room(self) -> None:
-        while self._room:
-            waiter = self._room.popleft()
+        room = self._room
+        while room:
+            waiter = room.popleft()
             if not waiter.done():
                 waiter.set_result(None)
