@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["IdKey", "lost_to_trimming", "stream_id_key"]
+__all__ = ["IdKey", "is_log_id", "lost_to_trimming", "stream_id_key"]
 
 # A function from an id to something sortable, or None for a string that is no id of the log.
 IdKey = Callable[[str], Any]
@@ -17,6 +17,9 @@ IdKey = Callable[[str], Any]
 # reads it). [0-9], not \d, which also matches other scripts' digits.
 _STREAM_ID = re.compile(r"([0-9]{1,20})(?:-([0-9]{1,20}))?")
 _U64 = (1 << 64) - 1
+# What pyframe's event logs hand out (docs/backends.md): "<15 digits>-<10 digits>", so the ids
+# of one stream compare as plain strings in log order.
+_LOG_ID = re.compile(r"[0-9]{15}-[0-9]{10}")
 
 
 def stream_id_key(event_id: str) -> tuple[int, int] | None:
@@ -28,6 +31,11 @@ def stream_id_key(event_id: str) -> tuple[int, int] | None:
     if high > _U64 or low > _U64:
         return None
     return high, low
+
+
+def is_log_id(event_id: str) -> bool:
+    """Whether ``event_id`` has the form of a pyframe event-log id (memory or Redis)."""
+    return type(event_id) is str and _LOG_ID.fullmatch(event_id) is not None
 
 
 def lost_to_trimming(last_event_id: str, trimmed_through: str | None, *,
