@@ -1,6 +1,9 @@
-"""Fixtures for the auth tests: a clock the tests move by hand, and RSA keys made once."""
+"""Fixtures for the auth tests: a clock the tests move by hand, RSA keys made once, and apps
+with the auth plugin served on a real socket, free of any stray config or environment."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -21,3 +24,13 @@ def rsa_private() -> rsa.RSAPrivateKey:
 @pytest.fixture(scope="session")
 def other_rsa_private() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    """No pyframe.toml from the working directory, no PYFRAME_* variable from the shell."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("PYFRAME_"):
+            monkeypatch.delenv(name)
+    return tmp_path

@@ -78,3 +78,40 @@ def jwk(private: Any, algorithm: str, kid: str | None, *, alg_member: bool = Tru
         data["alg"] = algorithm
     data.update(extra)
     return data
+
+
+# -- apps with the plugin, for the tests over HTTP ---------------------------------------------
+def auth_app(clock: FakeClock | None = None, *, debug: bool | None = None,
+             config: str | None = None, **settings: Any):
+    """A PyFrameApp with the auth plugin registered (``secret_key`` defaults to SECRET);
+    ``config`` is the path of a config file for the rest."""
+    from pyframe import PyFrameApp
+    from pyframe_auth import AuthPlugin
+
+    settings.setdefault("secret_key", SECRET)
+    app = PyFrameApp(debug=debug, config=config)
+    app.plugins.register(AuthPlugin(clock=clock), "auth", **settings)
+    return app
+
+
+def issue(clock: FakeClock, subject: str = "alice", *, secret: str = SECRET,
+          expires_in: float = 600, **claims: Any) -> str:
+    """A valid HS256 token, issued the way the plugin issues them."""
+    from pyframe_auth import KeyRing, TokenIssuer, hmac_key
+
+    issuer = TokenIssuer(KeyRing([hmac_key(secret)]), clock=clock)
+    return issuer.issue(subject, expires_in=expires_in, claims=claims or None)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def cookie_of(response: Any, name: str = "session") -> str | None:
+    """The value a response's Set-Cookie gives ``name`` (None: not set; "" : deleted)."""
+    for header in response.headers.getall("Set-Cookie", []):
+        first = header.split(";", 1)[0]
+        key, _, value = first.partition("=")
+        if key.strip() == name:
+            return value
+    return None

@@ -45,7 +45,7 @@ def test_the_query_fallback_takes_the_same_checks():
 
 @pytest.mark.parametrize("reason", [r for r in Reason if r not in (
     Reason.NO_CREDENTIALS, Reason.MALFORMED_HEADER, Reason.KEYS_UNAVAILABLE,
-    Reason.INSUFFICIENT_SCOPE)])
+    Reason.SESSION_STORE_UNAVAILABLE, Reason.INSUFFICIENT_SCOPE)])
 def test_every_token_failure_looks_the_same_outside(reason):
     error = AuthError(reason, "exp")
     assert (error.status, error.error) == (401, "invalid_token")

@@ -63,9 +63,13 @@ def test_route_patterns_refuse_everything_else(path):
     assert not ROUTES.matches(path)
 
 
-def test_an_empty_list_matches_nothing_and_slash_matches_everything():
+def test_an_empty_list_matches_nothing_and_slash_only_the_root():
     assert not PathMatcher([]).matches("/")
-    assert PathMatcher(["/"]).matches("/anything/at/all")
+    root = PathMatcher(["/"])
+    assert root.matches("/") and root.matches("/?page=2")
+    # Excluding the home page must not open the app.
+    for path in ("/anything/at/all", "/admin", "//", "/%2e%2e/admin", "/./admin"):
+        assert not root.matches(path), path
 
 
 @pytest.mark.parametrize("entry, message", [

@@ -1,4 +1,6 @@
-"""The house rules for this round's modules: pure (no pyframe import), small, documented."""
+"""The house rules for the auth package: the building blocks are pure (no pyframe import), the
+wiring sees the core only through ``pyframe`` and ``pyframe.plugin``; modules are small and
+documented."""
 
 import ast
 from pathlib import Path
@@ -9,18 +11,35 @@ import pyframe_auth
 
 PACKAGE = Path(pyframe_auth.__file__).parent
 MODULES = sorted(PACKAGE.glob("*.py"))
+# The modules that connect the building blocks to pyframe; every other one is usable alone.
+WIRING = {"__init__.py", "account.py", "config.py", "failures.py", "guards.py", "middleware.py",
+          "plugin.py", "session_stores.py", "setup.py", "users.py"}
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.name)
-def test_no_module_imports_pyframe(path):
-    tree = ast.parse(path.read_text())
+def imported_modules(path):
     imported = set()
-    for node in ast.walk(tree):
+    for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            imported.update(alias.name.split(".")[0] for alias in node.names)
+            imported.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            imported.add(node.module.split(".")[0])
-    assert "pyframe" not in imported
+            imported.add(node.module)
+    return imported
+
+
+def test_every_wiring_module_exists():
+    assert WIRING <= {p.name for p in MODULES}
+
+
+@pytest.mark.parametrize("path", [p for p in MODULES if p.name not in WIRING],
+                         ids=lambda p: p.name)
+def test_building_blocks_import_nothing_of_pyframe(path):
+    assert not {m for m in imported_modules(path) if m.split(".")[0] == "pyframe"}
+
+
+@pytest.mark.parametrize("path", [p for p in MODULES if p.name in WIRING], ids=lambda p: p.name)
+def test_wiring_imports_only_the_plugin_api(path):
+    core = {m for m in imported_modules(path) if m.split(".")[0] == "pyframe"}
+    assert core <= {"pyframe", "pyframe.plugin"}
 
 
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: p.name)

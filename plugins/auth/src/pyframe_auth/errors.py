@@ -31,6 +31,8 @@ class Reason(StrEnum):
     WRONG_AUDIENCE = "wrong_audience"
     KEYS_UNAVAILABLE = "keys_unavailable"
     INSUFFICIENT_SCOPE = "insufficient_scope"
+    UNKNOWN_USER = "unknown_user"  # a valid token whose subject the user loader does not know
+    SESSION_STORE_UNAVAILABLE = "session_store_unavailable"
 
 
 # (status, RFC 6750 error code, outward description). Every token check shares one row's
@@ -42,6 +44,7 @@ _OUTWARD: dict[Reason, tuple[int, str | None, str]] = {
     Reason.MALFORMED_HEADER: (400, "invalid_request",
                               "The Authorization header is not a valid Bearer credential."),
     Reason.KEYS_UNAVAILABLE: (503, None, "Authentication is temporarily unavailable."),
+    Reason.SESSION_STORE_UNAVAILABLE: (503, None, "Authentication is temporarily unavailable."),
     Reason.INSUFFICIENT_SCOPE: (403, "insufficient_scope",
                                 "The access token does not grant access to this resource."),
 }

@@ -1,10 +1,11 @@
 """``exclude_paths``: which request paths skip authentication, decided on the normalised path.
 
-An entry is a prefix (``/public`` covers ``/public`` and ``/public/x``, not ``/publicity``) or a
-route pattern (``/users/<int:id>``, ``/static/<path:p>``) matched whole. A path is excluded only
-when both its literal segments (what the router sees) and its normalised form (percent-decoded,
-dot segments resolved, duplicate slashes merged) match, so no spelling of a protected path, such
-as ``/public/../admin`` or ``/public/%2e%2e/admin``, slips through.
+An entry is a prefix (``/public`` covers ``/public`` and ``/public/x``, not ``/publicity``; ``/``
+alone is the root page only, never the whole site) or a route pattern (``/users/<int:id>``,
+``/static/<path:p>``) matched whole. A path is excluded only when both its literal segments
+(what the router sees) and its normalised form (percent-decoded, dot segments resolved,
+duplicate slashes merged) match, so no spelling of a protected path, such as
+``/public/../admin`` or ``/public/%2e%2e/admin``, slips through.
 """
 
 from __future__ import annotations
@@ -91,13 +92,16 @@ _PATH = object()  # the <path:...> converter: the rest of the path
 
 
 class _Entry:
-    __slots__ = ("text", "parts", "prefix")
+    __slots__ = ("text", "parts", "prefix", "root")
 
     def __init__(self, text: str) -> None:
         if not text.startswith("/"):
             raise ValueError(f"exclude_paths: {text!r} must start with '/'")
         self.text = text
         self.prefix = "<" not in text and ">" not in text
+        # "/" as a prefix would open every path: someone excluding the home page would open
+        # the whole app. It means the root page alone (require_auth = false opens everything).
+        self.root = text == "/"
         segments = [s for s in text.split("/") if s]
         if any(s in (".", "..") or "%" in s or "\\" in s for s in segments):
             raise ValueError(f"exclude_paths: {text!r} is not a normalised path (no '.', '..', "
@@ -128,6 +132,8 @@ class _Entry:
 
     def matches(self, segments: list[str]) -> bool:
         parts = self.parts
+        if self.root:
+            return segments in ([], [""])
         if self.prefix:
             return segments[:len(parts)] == parts
         for index, part in enumerate(parts):

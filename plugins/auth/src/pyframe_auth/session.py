@@ -74,20 +74,26 @@ class Session(MutableMapping[str, Any]):
     for it to be deleted (logout).
     """
 
-    __slots__ = ("_data", "_snapshot", "_forced", "new", "created", "rotate_requested",
-                 "invalidated", "_validator")
+    # Defaults live on the class: a session is made for every request, and sets only what
+    # differs from these.
+    _snapshot: bytes | None = None  # taken on first read: an untouched session is free
+    _forced = False
+    new = True
+    created: int | None = None  # when the session began (absolute expiry); None until saved
+    rotate_requested = False
+    invalidated = False
+    _validator: Callable[[Mapping[str, Any]], None] | None = None
 
     def __init__(self, data: Mapping[str, Any] | None = None, *, new: bool = True,
                  created: int | None = None,
                  validator: Callable[[Mapping[str, Any]], None] | None = None) -> None:
         self._data: dict[str, Any] = dict(data) if data else {}
-        self._snapshot: bytes | None = None  # taken on first read: an untouched session is free
-        self._forced = False
-        self.new = new
-        self.created = created  # when the session began (absolute expiry); None until saved
-        self.rotate_requested = False
-        self.invalidated = False
-        self._validator = validator
+        if not new:
+            self.new = False
+        if created is not None:
+            self.created = created
+        if validator is not None:
+            self._validator = validator
 
     def _touch(self) -> dict[str, Any]:
         if self._snapshot is None:

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import msgspec
 from itsdangerous import BadData, BadPayload, URLSafeSerializer
 
+from .cache import BoundedCache
 from .clock import Clock, system_clock
 from .cookies import MAX_COOKIE_BYTES, CookieSettings, CookieTooLarge
 from .session import Session, check_session_data
@@ -77,18 +78,26 @@ class SessionCookieCodec:
     ``secret_keys``: one key, or a list newest first (the first signs, all verify). ``max_age``
     is absolute: seconds from the session's creation, however often it is saved since.
     ``salt`` keeps these signatures apart from anything else signed with the same keys.
+    ``cache_size`` remembers that many cookie values whose signature checked out, so a browser
+    sending the same cookie again costs a JSON decode instead of an HMAC (expiry is checked
+    on every load all the same).
     """
 
     def __init__(self, secret_keys: str | bytes | Sequence[str | bytes], *,
                  max_age: int = 14 * 24 * 3600, cookie: CookieSettings | None = None,
                  salt: str = "pyframe_auth.session", limit: int = MAX_COOKIE_BYTES,
-                 clock: Clock = system_clock) -> None:
+                 clock: Clock = system_clock, cache_size: int = 0) -> None:
         if max_age <= 0:
             raise ValueError("max_age is a positive number of seconds")
         self.max_age = int(max_age)
         self.cookie = cookie or CookieSettings()
         self.limit = limit
         self.clock = clock
+        # value -> (created, the data as JSON): decoded afresh on each hit, since a session
+        # is mutable and each request must get its own copy.
+        self._checked: BoundedCache[str, tuple[int, bytes]] = BoundedCache(cache_size)
+        self._data_encoder = msgspec.json.Encoder()
+        self._data_decoder = msgspec.json.Decoder(dict[str, Any])
         self._serializer = URLSafeSerializer(
             _key_list(secret_keys), salt=salt, serializer=_Serializer(),
             signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha256})
@@ -105,6 +114,10 @@ class SessionCookieCodec:
         """The data in a cookie value; InvalidSessionCookie when it is not a live session."""
         if len(value) > self.limit:
             raise InvalidSessionCookie("too_long")  # refused before any HMAC work
+        hit = self._checked.get(value)
+        if hit is not None:
+            self.check_age(hit[0])
+            return DecodedSession(self._data_decoder.decode(hit[1]), hit[0])
         try:
             payload = self._serializer.loads(value)
         except BadPayload:
@@ -114,12 +127,18 @@ class SessionCookieCodec:
             raise InvalidSessionCookie("bad_signature") from None
         if payload.version != _VERSION:
             raise InvalidSessionCookie("malformed")
-        now = self.clock()
-        if now - payload.created >= self.max_age:
-            raise InvalidSessionCookie("expired")
-        if payload.created > now + _SKEW:
-            raise InvalidSessionCookie("from_the_future")
+        self.check_age(payload.created)
+        if self._checked.size:
+            self._checked.put(value, (payload.created, self._data_encoder.encode(payload.data)))
         return DecodedSession(payload.data, payload.created)
+
+    def check_age(self, created: int) -> None:
+        """InvalidSessionCookie unless a session created at ``created`` is still live."""
+        now = self.clock()
+        if now - created >= self.max_age:
+            raise InvalidSessionCookie("expired")
+        if created > now + _SKEW:
+            raise InvalidSessionCookie("from_the_future")
 
     # -- whole cookies ------------------------------------------------------------------------
     def remaining(self, created: int) -> int:

@@ -18,12 +18,14 @@ import msgspec
 from jwt.exceptions import InvalidKeyError, InvalidSignatureError, PyJWTError
 
 from .bearer import MAX_TOKEN_LENGTH
+from .cache import BoundedCache
 from .claims import check_claims
 from .clock import Clock, system_clock
 from .errors import AuthError, Reason
 from .keys import KeyRing, make_jws
 
-__all__ = ["KeySource", "TokenIssuer", "TokenVerifier", "VerifiedToken", "RESERVED_CLAIMS"]
+__all__ = ["CachingVerifier", "KeySource", "TokenIssuer", "TokenVerifier", "VerifiedToken",
+           "RESERVED_CLAIMS"]
 
 # Claims the issuer sets itself; extra claims may not override them.
 RESERVED_CLAIMS = frozenset({"sub", "exp", "iat", "nbf", "iss", "aud", "jti"})
@@ -62,7 +64,8 @@ def _header(token: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
         header = _header_decoder.decode(raw)
-    except (binascii.Error, ValueError, msgspec.DecodeError):
+    except (binascii.Error, ValueError, msgspec.DecodeError, RecursionError):
+        # RecursionError: JSON nested deeper than the interpreter's limit, sent to cost us.
         raise AuthError(Reason.MALFORMED_TOKEN, "unreadable header") from None
     return header
 
@@ -145,11 +148,59 @@ class TokenVerifier:
             raise AuthError(Reason.BAD_SIGNATURE)
         try:
             claims = _header_decoder.decode(payload)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             raise AuthError(Reason.MALFORMED_TOKEN, "payload is not a JSON object") from None
         check_claims(claims, now=self.clock(), leeway=self.leeway, issuer=self.issuer,
                      audience=self.audience, required=self.required_claims)
         return VerifiedToken(claims=claims, header=header, kid=key.kid, algorithm=alg)
+
+
+class CachingVerifier:
+    """A TokenVerifier that remembers tokens it verified, so a client sending the same token
+    on every request pays for the signature once.
+
+    A hit is taken only while the key ring is the one that verified it (a JWKS refresh or a
+    new ring starts over) and while the token's time window (``exp``, ``nbf``, ``iat``, with
+    the leeway) holds at the clock's now; outside it the token is verified afresh, which
+    refuses it with the exact reason. Refused tokens are never remembered. Tokens longer than
+    ``max_token`` are not kept, so the cache holds at most ``size * max_token`` bytes of them.
+    """
+
+    def __init__(self, verifier: TokenVerifier, *, size: int = 1024,
+                 max_token: int = 2048) -> None:
+        self.verifier = verifier
+        self.keys = verifier.keys
+        self.max_token = max_token
+        self._cache: BoundedCache[str, tuple[KeyRing, VerifiedToken, float, float]] = \
+            BoundedCache(size)
+
+    def cached(self, token: str) -> VerifiedToken | None:
+        """The remembered verification of ``token``, if it still holds; else None."""
+        hit = self._cache.get(token)
+        if hit is None:
+            return None
+        ring, verified, valid_from, valid_until = hit
+        if ring is not self.keys.current():
+            return None
+        now = self.verifier.clock()
+        return verified if valid_from <= now < valid_until else None
+
+    def verify(self, token: str) -> VerifiedToken:
+        verified = self.cached(token)
+        if verified is not None:
+            return verified
+        ring = self.keys.current()
+        verified = self.verifier.verify(token)
+        if ring is not None and len(token) <= self.max_token:
+            claims, leeway = verified.claims, self.verifier.leeway
+            # check_claims passed, so these are numbers where present and exp is there.
+            starts = max(float(claims.get("nbf", -math.inf)), float(claims.get("iat", -math.inf)))
+            self._cache.put(token, (ring, verified, starts - leeway,
+                                    float(claims["exp"]) + leeway))
+        return verified
+
+    def __len__(self) -> int:
+        return len(self._cache)
 
 
 class TokenIssuer:
