@@ -7,7 +7,10 @@ it one keep-alive request at a time and waits until the response bytes are writt
 no wrk, no other process: what is left is the Python (and C-extension) work per request, which
 is what pyframe's code changes move, and it hardly depends on how busy the machine is (the best
 of ``--repeat`` is reported). The "pyframe + <plugin>" rows price each plugin alone; the
-``json_origin`` column is a cross-origin request, the one cors labels.
+``json_origin`` column is a cross-origin request, the one cors labels; the ``*_dict`` and
+``*_class`` columns are the API reference's response shapes (pyframe rows; the other servers
+answer them at the plaintext or json twin). ``pyframe + access log`` logs each request
+(``--log json`` or ``console``) to a temporary file, as `pyframe run` would to its output.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import asyncio
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -47,7 +51,17 @@ REQUESTS = {
     # A browser's cross-origin fetch: cors's labelling path (the others pass it by).
     "json_origin": b"GET /json HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\n"
                    b"Origin: https://example.com\r\n\r\n",
+    # The API reference's response shapes (pyframe only; see apps/_pyframe_common.py).
+    "plaintext_dict": b"GET /ref/plaintext HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      b"Accept-Encoding: gzip\r\n\r\n",
+    "json_dict": b"GET /ref/json HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\n\r\n",
+    "json_class": b"GET /ref/json-class HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  b"Accept-Encoding: gzip\r\n\r\n",
+    "html_class": b"GET /ref/html HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\n\r\n",
 }
+# Servers without the reference's shapes answer those columns at the twin endpoint.
+TWINS = {"plaintext_dict": "plaintext", "json_dict": "json", "json_class": "json",
+         "html_class": "plaintext"}
 
 
 class MemoryTransport(asyncio.Transport):
@@ -194,10 +208,13 @@ async def one_write_server() -> Callable[[], asyncio.Protocol]:
     return web.Server(_one_write_handle, access_log=None)
 
 
-def pyframe_server(plain_server: bool = False
+def pyframe_server(plain_server: bool = False, access_log: bool = False
                    ) -> Callable[[], Awaitable[Callable[[], asyncio.Protocol]]]:
     async def make() -> Callable[[], asyncio.Protocol]:
         app = build_app()
+        if access_log:
+            app.load_config()
+            app.access_log = True  # the environment above turned it off for the others
         await app.startup()
         if plain_server:
             # app.handle behind aiohttp's own web.Server: what pyframe's connection class
@@ -236,6 +253,7 @@ SERVERS = {
     "aiohttp_lowlevel": aiohttp_lowlevel_server,
     "ceiling: web.Server + one-write response": one_write_server,
     "pyframe": pyframe_server(),
+    "pyframe + access log": pyframe_server(access_log=True),
     "pyframe on web.Server": pyframe_server(plain_server=True),
     "pyframe_noop_plugin": pyframe_noop_server(),
     "pyframe + cors": pyframe_plugins_server("cors"),
@@ -259,6 +277,8 @@ async def main(args: argparse.Namespace) -> dict[str, dict[str, float]]:
             for endpoint, raw in REQUESTS.items():
                 if endpoint not in args.endpoints:
                     continue
+                if endpoint in TWINS and not name.startswith("pyframe"):
+                    raw = REQUESTS[TWINS[endpoint]]
                 us = await drive(make_protocol, raw, args.requests) / args.requests * 1e6
                 best[name][endpoint] = min(us, best[name].get(endpoint, us))
     return best
@@ -289,9 +309,16 @@ if __name__ == "__main__":
     parser.add_argument("--endpoints", default=",".join(REQUESTS))
     parser.add_argument("--only", default="", help="comma-separated server names")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--log", choices=("json", "console"), default="json",
+                        help="the format of the 'pyframe + access log' row (to a file)")
     ns = parser.parse_args()
     ns.endpoints = ns.endpoints.split(",")
     ns.only = [o for o in ns.only.split(",") if o]
+    from pyframe.logging import configure_logging
+
+    log_file = tempfile.NamedTemporaryFile(prefix="pyframe-inprocess-", suffix=".log")
+    # As `pyframe run` configures it; only the access-log row writes per request.
+    configure_logging("info", ns.log, stream=open(log_file.name, "w"))
     print(f"in-process, uvloop, best of {ns.repeat} interleaved x {ns.requests:,} keep-alive requests; "
           f"× = aiohttp_app's µs / this row's µs (higher is faster)\n", flush=True)
     res = uvloop.run(main(ns))

@@ -108,7 +108,7 @@ def profile(variant: str, endpoint: str, args: argparse.Namespace) -> None:
     python = str(PEERS_PYTHON) if v.peer else sys.executable
     OUT_DIR.mkdir(exist_ok=True)
     raw = OUT_DIR / f"{variant}-{endpoint}{'-native' if args.native else ''}.txt"
-    with Server(v.script, python, env={"PYFRAME_LOGGING__ACCESS_LOG": "false"},
+    with Server(v.script, python, env={"PYFRAME_LOGGING__ACCESS_LOG": "false", **v.env},
                 nice=args.nice) as server:
         server.start()
         wrk_cmd = ["taskset", "-c", "1", "wrk", "-t1", "-c64", f"-d{args.duration + 4}s"]

@@ -37,6 +37,9 @@ class Endpoint:
     method: str
     path: str
     expect: Any  # the decoded JSON body, or the exact bytes for plaintext
+    # The API reference's response shapes, on pyframe only: the classic endpoint with the same
+    # body, which the row is compared with (on pyframe, and on servers that have no shapes).
+    twin: str = ""
 
 
 ENDPOINTS = {
@@ -44,7 +47,18 @@ ENDPOINTS = {
     "json": Endpoint("json", "GET", "/json", {"message": "Hello, World!"}),
     "users": Endpoint("users", "GET", "/users/42", {"id": 42}),
     "echo": Endpoint("echo", "POST", "/echo", json.loads(POST_BODY)),
+    # {'status': 200, 'headers': {'Content-Type': 'text/plain'}, 'body': 'Hello, World!'}
+    "plaintext_dict": Endpoint("plaintext_dict", "GET", "/ref/plaintext", b"Hello, World!",
+                               twin="plaintext"),
+    # The same with 'application/json' and a dict body.
+    "json_dict": Endpoint("json_dict", "GET", "/ref/json", {"message": "Hello, World!"},
+                          twin="json"),
+    "json_class": Endpoint("json_class", "GET", "/ref/json-class",
+                           {"message": "Hello, World!"}, twin="json"),
+    "html_class": Endpoint("html_class", "GET", "/ref/html", b"Hello, World!",
+                           twin="plaintext"),
 }
+CLASSIC = ("plaintext", "json", "users", "echo")
 
 
 @dataclass(frozen=True)
@@ -52,19 +66,31 @@ class Variant:
     name: str
     script: str
     peer: bool = False  # runs from bench/.venv-peers
-    endpoints: tuple[str, ...] = tuple(ENDPOINTS)
+    endpoints: tuple[str, ...] = CLASSIC
     paths: dict[str, str] = field(default_factory=dict)  # endpoint -> path when it differs
     modules: tuple[str, ...] = ()  # what a peer needs importable
     optional: bool = False  # only run when named with --only
     env: dict[str, str] = field(default_factory=dict)  # extra environment for the server
+    # What the server logs grows by a line per request (the access-log variants): deleted
+    # once the variant's runs are over.
+    discard_log: bool = False
+
+
+ALL = tuple(ENDPOINTS)
+# The access log on, as production runs: compared with `pyframe` (access log off).
+LOG_ON = {"PYFRAME_LOGGING__ACCESS_LOG": "true"}
 
 
 VARIANTS = [
     Variant("aiohttp_app", "aiohttp_app.py"),
     Variant("aiohttp_lowlevel", "aiohttp_lowlevel.py"),
-    Variant("pyframe", "pyframe_app.py"),
+    Variant("pyframe", "pyframe_app.py", endpoints=ALL),
+    Variant("pyframe_log_json", "pyframe_app.py", discard_log=True,
+            env={**LOG_ON, "PYFRAME_LOGGING__FORMAT": "json"}),
+    Variant("pyframe_log_console", "pyframe_app.py", discard_log=True,
+            env={**LOG_ON, "PYFRAME_LOGGING__FORMAT": "console"}),
     Variant("pyframe_noop_plugin", "pyframe_noop_plugin.py"),
-    Variant("pyframe_all_plugins", "pyframe_all_plugins.py"),
+    Variant("pyframe_all_plugins", "pyframe_all_plugins.py", endpoints=ALL),
     # Compared with `pyframe`'s users row (a one-route dynamic table).
     Variant("pyframe_1000_routes", "pyframe_1000_routes.py", endpoints=("users",),
             paths={"users": "/r999/42"}),
@@ -81,6 +107,10 @@ VARIANTS = [
     Variant("falcon_uvicorn", "falcon_app.py", peer=True, modules=("falcon", "uvicorn")),
     Variant("starlette_granian", "starlette_granian.py", peer=True,
             modules=("starlette", "granian")),
+    # Only with --only: Starlette on uvicorn with uvicorn's access log on (its default).
+    Variant("starlette_uvicorn_log", "starlette_app.py", peer=True, optional=True,
+            modules=("starlette", "uvicorn"), env={"BENCH_ACCESS_LOG": "1"},
+            discard_log=True),
 ]
 # Sent by every request to every server: a real client asks for compression, and it makes the
 # compression plugin negotiate instead of returning at the first header check.
@@ -180,6 +210,8 @@ def bench_variant(v: Variant, args: argparse.Namespace, log_dir: Path,
         if server.proc is not None and server.proc.poll() is not None:
             raise RuntimeError(f"{v.name} died during the run:\n{server.log_tail()}")
         results.setdefault(f"{v.name}/startup_s", []).append(startup)
+    if v.discard_log:
+        server.log_path.unlink(missing_ok=True)
 
 
 def summarise(results: dict[str, list[dict[str, Any]]], variants: list[Variant],
@@ -192,7 +224,8 @@ def summarise(results: dict[str, list[dict[str, Any]]], variants: list[Variant],
                 continue
             rps = median([r["requests_per_s"] for r in runs])
             per_cpu = median([_per_cpu(r) for r in runs])
-            ref = results.get(f"{REFERENCE}/{name}")
+            ref = results.get(f"{REFERENCE}/{name}") or \
+                results.get(f"{REFERENCE}/{ENDPOINTS[name].twin}")
             ratio = rps / median([r["requests_per_s"] for r in ref]) if ref else float("nan")
             ratio_cpu = per_cpu / median([_per_cpu(r) for r in ref]) if ref else float("nan")
             rows.append({
@@ -232,6 +265,46 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
                    f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['wrk_cpu']:.0%} | "
                    f"{r['server_cpu']:.0%} | {r['core_other']:.0%} | {r['errors']} | "
                    f"{', '.join(f'{s:,}' for s in r['samples'])} |")
+    return "\n".join(out)
+
+
+def comparisons(rows: list[dict[str, Any]], variants: list[Variant]) -> str:
+    """The targets' ratios from one table: each reference shape against its bare twin on the
+    same server, the access log on against off, every plugin against none, and pyframe against
+    the fastest peer on each endpoint (a peer's shape row is its twin's)."""
+    rps = {(r["variant"], r["endpoint"]): r["rps"] for r in rows}
+    out = []
+
+    def ratio(a: tuple[str, str], b: tuple[str, str]) -> str:
+        return f"{rps[a] / rps[b]:.2f}" if a in rps and b in rps else "—"
+
+    shapes = [e for e in ENDPOINTS.values() if e.twin]
+    out += ["| variant | " + " | ".join(f"{e.name} / {e.twin}" for e in shapes) + " |",
+            "|---|" + "---:|" * len(shapes)]
+    for v in variants:
+        if any((v.name, e.name) in rps for e in shapes):
+            out.append(f"| {v.name} | " + " | ".join(
+                ratio((v.name, e.name), (v.name, e.twin)) for e in shapes) + " |")
+    pairs = [("pyframe_log_json", "pyframe"), ("pyframe_log_console", "pyframe"),
+             ("pyframe_all_plugins", "pyframe"), ("starlette_uvicorn_log", "starlette_uvicorn")]
+    out += ["", "| variant / against | " + " | ".join(ENDPOINTS) + " |",
+            "|---|" + "---:|" * len(ENDPOINTS)]
+    for a, b in pairs:
+        if any((a, e) in rps for e in ENDPOINTS):
+            out.append(f"| {a} / {b} | " + " | ".join(ratio((a, e), (b, e)) for e in ENDPOINTS)
+                       + " |")
+    peers = [v.name for v in variants if v.peer and not v.optional]
+    if peers:
+        out += ["", "| endpoint | fastest peer | its req/s | pyframe × it | pyframe_all_plugins × it |",
+                "|---|---|---:|---:|---:|"]
+        for e in ENDPOINTS.values():
+            own = e.name if e.twin == "" else e.twin
+            best = max(((rps[(p, own)], p) for p in peers if (p, own) in rps), default=None)
+            if best is None:
+                continue
+            cells = [f"{rps[(n, e.name)] / best[0]:.2f}" if (n, e.name) in rps else "—"
+                     for n in ("pyframe", "pyframe_all_plugins")]
+            out.append(f"| {e.name} | {best[1]} | {best[0]:,.0f} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
 
@@ -342,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nwrk -t{args.threads} -c{args.connections} -d{args.duration:g}s --latency, "
           f"{args.rounds} rounds, medians; took {(time.perf_counter() - began) / 60:.1f} min\n")
     print(markdown_table(rows))
+    print("\n" + comparisons(rows, variants))
     startups = {v.name: median(results.get(f"{v.name}/startup_s", [])) for v in variants}
     print("\nstart-up to first answer (s, median): " +
           ", ".join(f"{k} {s:.2f}" for k, s in startups.items()))

@@ -1,4 +1,9 @@
-"""Peer: Starlette on uvicorn (uvloop, httptools), access log off. Runs from bench/.venv-peers."""
+"""Peer: Starlette on uvicorn (uvloop, httptools), access log off. Runs from bench/.venv-peers.
+
+``BENCH_ACCESS_LOG=1``: uvicorn's access log on, at its default level (uvicorn's default).
+"""
+
+import os
 
 import uvicorn
 from starlette.applications import Starlette
@@ -34,5 +39,6 @@ app = Starlette(routes=[
 
 if __name__ == "__main__":
     args = parse_args(__doc__)
+    logged = os.environ.get("BENCH_ACCESS_LOG") == "1"
     uvicorn.run(app, host=args.host, port=args.port, loop="uvloop", http="httptools",
-                access_log=False, log_level="warning")
+                access_log=logged, log_level="info" if logged else "warning")
