@@ -29,6 +29,29 @@ def redis_url() -> str:
     return f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
 
 
+@pytest.fixture
+def redis_server(tmp_path):
+    """``redis_server(**options)`` starts a redis-server of the test's own on a free port
+    (never the shared one on 6379), a ``tests.backends.support.RedisServer``: ``kill()`` it,
+    ``start()`` it again on the same port, ``pause()`` it. Every one is killed when the test
+    ends. Fails in CI, skips elsewhere, when redis-server is not installed."""
+    from tests.backends.support import RedisServer
+
+    servers: list[RedisServer] = []
+
+    def start(**options) -> RedisServer:
+        directory = tmp_path / f"redis{len(servers)}"
+        directory.mkdir()
+        server = RedisServer(directory, **options)
+        servers.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in servers:
+        server.kill()
+
+
 # A real browser for the pages the examples serve: headless Chromium, driven over the Chrome
 # DevTools Protocol with the websockets client (no browser download, no extra driver).
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",

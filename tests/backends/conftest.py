@@ -3,35 +3,16 @@ Redis servers of the test's own."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from .support import Env, FakeClock, RedisServer
+from .support import Env, FakeClock
 
 
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 
-
-@pytest.fixture
-def redis_server(tmp_path: Path):
-    """A factory of RedisServers, every one killed at the end of the test."""
-    servers: list[RedisServer] = []
-
-    def make(**kwargs: Any) -> RedisServer:
-        directory = tmp_path / f"redis{len(servers)}"
-        directory.mkdir()
-        server = RedisServer(directory, **kwargs)
-        servers.append(server)
-        server.start()
-        return server
-
-    yield make
-    for server in servers:
-        server.kill()
 
 
 @pytest.fixture(params=["memory", "redis"])

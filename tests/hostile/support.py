@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from pyframe import testing
 
 __all__ = [
     "DEADLINE", "READ_TIMEOUT", "RawResponse", "Connection", "connect", "exchange",
@@ -236,12 +237,5 @@ async def assert_still_serving(port: int, path: str = "/", body: bytes = b"ok") 
 
 async def wait_until(predicate: Callable[[], Any], timeout: float = DEADLINE,
                      what: str = "the condition", interval: float = 0.02) -> Any:
-    """Poll ``predicate`` until it is truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s")
-        await asyncio.sleep(interval)
+    """pyframe.testing.wait_until with this folder's longer deadline."""
+    return await testing.wait_until(predicate, timeout, what, interval)

@@ -12,30 +12,12 @@ from __future__ import annotations
 import asyncio
 import time
 
-import pytest
 
 from pyframe.testing import TestClient
 from pyframe_auth import login
-from tests.backends.support import RedisServer
 
 from .support import assert_still_serving, exchange
 
-
-@pytest.fixture
-def redis_server(tmp_path):
-    servers: list[RedisServer] = []
-
-    def start(port: int | None = None) -> RedisServer:
-        directory = tmp_path / f"redis{len(servers)}"
-        directory.mkdir()
-        server = RedisServer(directory, port=port)
-        servers.append(server)
-        server.start()
-        return server
-
-    yield start
-    for server in servers:
-        server.kill()
 
 
 def session_app(make_app, url: str):

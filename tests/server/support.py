@@ -13,21 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pyframe import testing
+
 DEADLINE = 20.0  # seconds; generous so a loaded machine does not fail a correct server
 
 
 async def wait_until(predicate: Callable[[], Any], timeout: float = DEADLINE,
-                     what: str = "the condition") -> Any:
-    """Poll ``predicate`` until it is truthy; fail after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s")
-        await asyncio.sleep(0.02)
+                     what: str = "the condition", interval: float = 0.02) -> Any:
+    """pyframe.testing.wait_until with this folder's longer deadline."""
+    return await testing.wait_until(predicate, timeout, what, interval)
 
 
 async def raw_exchange(port: int, data: bytes, *, timeout: float = DEADLINE) -> bytes:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -11,7 +14,7 @@ from .serve.process import AppServer
 if TYPE_CHECKING:
     from .app import PyFrameApp
 
-__all__ = ["TestClient"]
+__all__ = ["TestClient", "wait_until"]
 
 
 class TestClient:
@@ -73,3 +76,22 @@ class TestClient:
 
     def options(self, path: str, **kwargs: Any) -> Any:
         return self.request("OPTIONS", path, **kwargs)
+
+
+async def wait_until(predicate: Callable[[], Any], timeout: float = 10.0,
+                     what: str = "the condition", interval: float = 0.005) -> Any:
+    """Poll ``predicate`` every ``interval`` seconds until it returns something truthy, and
+    return that; raise ``AssertionError`` naming ``what`` after ``timeout`` seconds.
+
+    For a test that waits on something it cannot await (a counter another task bumps, a
+    connection the server has not yet seen): a deadline instead of a sleep, so the test is as
+    fast as the code and fails instead of hanging.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout} s")
+        await asyncio.sleep(interval)

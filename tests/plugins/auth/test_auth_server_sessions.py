@@ -11,6 +11,8 @@ from pyframe.testing import TestClient
 from pyframe_auth import is_session_id, new_session_id, storage_key
 from pyframe_auth.middleware import AUTH
 
+from tests.backends.support import delete_prefix
+
 from .support import auth_app
 from .test_auth_sessions_http import Jar, session_routes
 
@@ -29,18 +31,6 @@ async def backend(request):
     yield f"{redis_url}?prefix={prefix}"
     await delete_prefix(redis_url, prefix)
 
-
-async def delete_prefix(redis_url, prefix):
-    """Leave the shared Redis as it was: drop every key written under ``prefix``."""
-    import redis.asyncio as redis
-
-    client = redis.Redis.from_url(redis_url)
-    try:
-        keys = [key async for key in client.scan_iter(match=prefix + "*", count=1000)]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
 
 
 @pytest.fixture

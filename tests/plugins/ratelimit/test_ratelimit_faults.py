@@ -13,29 +13,13 @@ from structlog.testing import capture_logs
 
 from pyframe.testing import TestClient
 
-from .support import RedisServer, app_with, eventually, free_port, unique_prefix
+from .support import app_with, eventually, free_port, unique_prefix
 
 pytestmark = [pytest.mark.usefixtures("isolated"), pytest.mark.timeout(60)]
 
 # Fast reconnects so the tests are quick; the same code paths as the defaults.
 FAST = "timeout=0.5&reconnect_min=0.02&reconnect_max=0.2&ping_interval=0.3"
 
-
-@pytest.fixture
-def redis_server(tmp_path):
-    servers = []
-
-    def start(**kwargs) -> RedisServer:
-        directory = tmp_path / f"redis{len(servers)}"
-        directory.mkdir()
-        server = RedisServer(directory, **kwargs)
-        servers.append(server)
-        server.start()
-        return server
-
-    yield start
-    for server in servers:
-        server.kill()
 
 
 def limited(tmp_path, url: str, policy: str, burst: int = 2):

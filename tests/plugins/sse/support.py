@@ -10,25 +10,13 @@ from typing import Any
 import aiohttp
 
 from pyframe import PyFrameApp
+from pyframe.testing import wait_until
 from pyframe_sse import EventStreamParser, ReceivedEvent, SSEManager
 
 __all__ = ["DEADLINE", "EventReader", "sse_app", "stream_route", "wait_until"]
 
 DEADLINE = 10.0  # seconds; generous so a loaded machine does not fail a correct server
 
-
-async def wait_until(predicate: Callable[[], Any], timeout: float = DEADLINE,
-                     what: str = "the condition") -> Any:
-    """Poll ``predicate`` until it is truthy; fail after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s")
-        await asyncio.sleep(0.005)
 
 
 def sse_app(**options: Any) -> PyFrameApp:

@@ -11,23 +11,12 @@ from typing import Any
 
 from aiohttp import web
 
+from pyframe.testing import wait_until
+from tests.backends.support import delete_prefix, unique_prefix  # noqa: F401 (for the tests)
 from pyframe_ws import ConnectionOptions, WebSocket, WebSocketCounters, WebSocketDisconnect
 
 DEADLINE = 10.0  # seconds; generous so a loaded machine does not fail a correct server
 
-
-async def wait_until(predicate: Callable[[], Any], timeout: float = DEADLINE,
-                     what: str = "the condition") -> Any:
-    """Poll ``predicate`` until it is truthy; fail after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s")
-        await asyncio.sleep(0.005)
 
 
 @asynccontextmanager
@@ -197,82 +186,3 @@ class Peer:
     async def close(self) -> None:
         await self.ws.close()
         await asyncio.wait_for(self._reader, DEADLINE)
-
-
-# -- Redis ---------------------------------------------------------------------------------
-
-def unique_prefix() -> str:
-    import uuid
-
-    return f"pfws-{uuid.uuid4().hex[:12]}:"
-
-
-async def delete_prefix(url: str, prefix: str) -> None:
-    """Leave the shared Redis as it was: drop every key a test wrote under its prefix."""
-    import redis.asyncio as redis
-
-    client = redis.Redis.from_url(url.split("?")[0])
-    try:
-        keys = [key async for key in client.scan_iter(match=prefix + "*", count=1000)]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class RedisProcess:
-    """A redis-server of the test's own on a free port (never the shared one on 6379): no
-    persistence, 127.0.0.1 only; ``kill()`` it and ``start()`` it again on the same port."""
-
-    def __init__(self, workdir: Any) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.proc: Any = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        import os
-        import shutil
-        import subprocess
-        import time
-
-        import pytest
-
-        binary = shutil.which("redis-server")
-        if binary is None:
-            if os.environ.get("CI") == "true":
-                pytest.fail("redis-server is not installed and CI=true")
-            pytest.skip("redis-server is not installed")
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + DEADLINE
-        while not self._answers():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                raise RuntimeError("redis-server did not start")
-            time.sleep(0.01)  # a poll step, with the deadline above
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        self.proc = None

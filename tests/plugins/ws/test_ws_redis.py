@@ -14,7 +14,7 @@ from pyframe.plugin import BusState
 from pyframe.testing import TestClient
 from pyframe_ws.registry import runtime_of
 
-from .support import (DEADLINE, Peer, RedisProcess, delete_prefix, load_module, unique_prefix,
+from .support import (DEADLINE, Peer, delete_prefix, load_module, unique_prefix,
                       wait_until, ws_url)
 
 COMMAND_APP = Path(__file__).with_name("command_app.py")
@@ -96,10 +96,10 @@ async def test_messages_and_counts_cross_apps(tmp_path, monkeypatch, shared_redi
             await peer.close()
 
 
-async def test_losing_redis_keeps_local_delivery_and_then_resumes(tmp_path, monkeypatch):
+async def test_losing_redis_keeps_local_delivery_and_then_resumes(tmp_path, monkeypatch,
+                                                                   redis_server):
     monkeypatch.chdir(tmp_path)
-    redis = RedisProcess(tmp_path)
-    redis.start()
+    redis = redis_server()
     url = f"{redis.url}?timeout=0.5&reconnect_min=0.05&reconnect_max=0.2&ping_interval=0.5"
     try:
         async with AsyncExitStack() as stack:
