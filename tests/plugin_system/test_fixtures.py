@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 SUITE = textwrap.dedent('''
     import pytest
 
@@ -63,3 +65,23 @@ def test_fixture_teardown_runs_stop_hooks(tmp_path):
                             timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+async def test_wait_until_returns_the_predicates_value_once_it_is_truthy():
+    from pyframe.testing import wait_until
+
+    calls = []
+
+    def third_time():
+        calls.append(1)
+        return len(calls) >= 3 and "ready"
+
+    assert await wait_until(third_time, interval=0) == "ready"
+    assert len(calls) == 3
+
+
+async def test_wait_until_fails_naming_what_never_happened():
+    from pyframe.testing import wait_until
+
+    with pytest.raises(AssertionError, match="the worker to start did not happen within 0.05 s"):
+        await wait_until(lambda: False, timeout=0.05, what="the worker to start")
