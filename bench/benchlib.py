@@ -6,24 +6,30 @@ stopped with SIGTERM then SIGKILL. Nothing sleeps for a fixed time to wait for a
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import os
 import platform
 import re
+import resource
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 __all__ = ["BENCH_DIR", "APPS_DIR", "PEERS_PYTHON", "Server", "WrkResult", "free_port",
            "wait_for_port", "run_wrk", "cpu_seconds", "tree_cpu_seconds", "terminate",
-           "core_times", "median", "fetch", "export_commit", "wait_for_quiet"]
+           "core_times", "median", "fetch", "export_commit", "wait_for_quiet", "descendants",
+           "rss_kib", "start_redis", "prepare_client_process", "measure_each"]
 
 BENCH_DIR = Path(__file__).resolve().parent
 APPS_DIR = BENCH_DIR / "apps"
@@ -84,9 +90,8 @@ def terminate(proc: subprocess.Popen, grace: float = 10.0) -> None:
         proc.wait(grace)
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """cpu_seconds of a process and every live descendant (a server that serves from worker
-    processes it spawned, like granian)."""
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every live process below it (a server's workers, granian's children)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -97,15 +102,95 @@ def tree_cpu_seconds(pid: int) -> float:
             continue  # gone meanwhile
         ppid = int(raw[raw.rindex(")") + 2:].split()[1])
         children.setdefault(ppid, []).append(int(entry.name))
-    total, todo = 0.0, [pid]
+    found, todo = [], [pid]
     while todo:
         current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, ()))
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """cpu_seconds of a process and every live descendant (a server that serves from worker
+    processes it spawned, like granian)."""
+    total = 0.0
+    for current in descendants(pid):
         try:
             total += cpu_seconds(current)
         except OSError:
-            continue
-        todo.extend(children.get(current, ()))
+            continue  # gone meanwhile
     return total
+
+
+def rss_kib(pids: list[int]) -> int:
+    """The resident memory of these processes together, KiB (those gone count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def start_redis(workdir: Path) -> tuple[subprocess.Popen, str] | None:
+    """A redis-server of the bench's own on a free port (never the shared one), and its URL;
+    None without redis-server. Stop it with ``terminate``."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return None
+    port = free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", HOST, "--save", "",
+                             "--appendonly", "no", "--dir", str(workdir)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, f"redis://{HOST}:{port}/0"
+
+
+def prepare_client_process(clients: int) -> Callable[[Any], Any]:
+    """For a bench whose clients are sockets of this process: the open-file limit raised as
+    far as the hard limit allows (the servers inherit it; exits when still too low for
+    ``clients``), this process pinned to core 1 (servers on core 0), and the loop runner
+    (uvloop's when installed)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    if wanted < clients + 100:
+        sys.exit(f"the open-file limit is {wanted}: too few for {clients} clients")
+    os.sched_setaffinity(0, {1} if os.cpu_count() and os.cpu_count() > 1 else {0})
+    try:
+        import uvloop
+
+        return uvloop.run
+    except ImportError:
+        return asyncio.run
+
+
+async def measure_each(names: list[str], prefix: str, serve: Callable[..., Any],
+                       measure: Callable[[Any], Awaitable[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Each named server in turn: ``serve(name, workdir, redis_url)`` starts it (a private
+    redis-server for ``pyframe_redis``), ``await measure(server)`` measures it, then it (and
+    its Redis) is stopped. Results are printed as JSON lines to stderr as they come."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        workdir = Path(tmp)
+        for name in names:
+            redis = None
+            if name == "pyframe_redis":
+                redis = start_redis(workdir)
+                if redis is None:
+                    print("pyframe_redis skipped: no redis-server", file=sys.stderr)
+                    continue
+            server = serve(name, workdir, redis[1] if redis else None)
+            try:
+                results.append(await measure(server))
+                print(json.dumps(results[-1]), file=sys.stderr)
+            finally:
+                server.stop()
+                if redis is not None:
+                    terminate(redis[0])
+    return results
 
 
 def core_times(core: int) -> tuple[float, float]:

@@ -23,18 +23,16 @@ import asyncio
 import json
 import os
 import platform
-import resource
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import cpu_model, free_port, terminate  # noqa: E402
+from benchlib import (cpu_model, descendants, free_port, measure_each,  # noqa: E402
+                      prepare_client_process, rss_kib, terminate)
 
 HOST = "127.0.0.1"
 DEADLINE = 120.0  # seconds for any one phase
@@ -199,36 +197,6 @@ async def wait_count(port: int, workers: int, expected: int) -> None:
 
 # -- servers -------------------------------------------------------------------------------
 
-def descendants(pid: int) -> list[int]:
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                raw = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents.setdefault(int(raw[raw.rindex(")") + 2:].split()[1]), []).append(
-                int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo += parents.get(current, [])
-    return found
-
-
-def rss_kib(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total
-
-
 class Served:
     def __init__(self, name: str, workdir: Path, redis_url: str | None = None) -> None:
         self.name = name
@@ -311,17 +279,6 @@ async def measure(server: Served, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def start_redis(workdir: Path) -> tuple[subprocess.Popen, str] | None:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        return None
-    port = free_port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", HOST, "--save", "",
-                             "--appendonly", "no", "--dir", str(workdir)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return proc, f"redis://{HOST}:{port}/0"
-
-
 def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     rows = [f"| server | RSS per open stream KiB | open {args.clients} s | last of "
             f"{args.clients} has an event, median ms (min–max) | events/s to {args.clients}, "
@@ -337,25 +294,8 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
 
 
 async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
-    results = []
-    with tempfile.TemporaryDirectory(prefix="pyframe-bench-sse-") as tmp:
-        workdir = Path(tmp)
-        for name in args.only.split(","):
-            redis = None
-            if name == "pyframe_redis":
-                redis = start_redis(workdir)
-                if redis is None:
-                    print("pyframe_redis skipped: no redis-server", file=sys.stderr)
-                    continue
-            server = Served(name, workdir, redis[1] if redis else None)
-            try:
-                results.append(await measure(server, args))
-                print(json.dumps(results[-1]), file=sys.stderr)
-            finally:
-                server.stop()
-                if redis is not None:
-                    terminate(redis[0])
-    return results
+    return await measure_each(args.only.split(","), "pyframe-bench-sse-", Served,
+                              lambda server: measure(server, args))
 
 
 def main() -> None:
@@ -366,18 +306,7 @@ def main() -> None:
     parser.add_argument("--only", default="pyframe,pyframe_redis")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = hard if hard != resource.RLIM_INFINITY else 1 << 20
-    resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-    if wanted < args.clients + 100:
-        sys.exit(f"the open-file limit is {wanted}: too few for {args.clients} clients")
-    os.sched_setaffinity(0, {1} if os.cpu_count() and os.cpu_count() > 1 else {0})
-    try:
-        import uvloop
-
-        runner = uvloop.run
-    except ImportError:
-        runner = asyncio.run
+    runner = prepare_client_process(args.clients)
     results = runner(run(args))
     print(f"\nMachine: {cpu_model()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}\n")
