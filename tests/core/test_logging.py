@@ -177,6 +177,22 @@ def test_lines_leave_in_one_write_per_batch_in_order():
         batcher.close()
 
 
+def test_a_large_batch_leaves_in_writes_a_pipe_keeps_whole():
+    sink = Sink()
+    batcher = LineBatcher(sink, interval=60)
+    lines = [b"%05d " % i + b"x" * 90 for i in range(200)] + [b"long " + b"y" * 9000, b"last"]
+    try:
+        for line in lines:
+            batcher.add(line)
+        batcher.flush()
+    finally:
+        batcher.close()
+    assert sink.lines() == lines
+    assert len(sink.writes) > 1 and all(w.endswith(b"\n") for w in sink.writes)
+    # Each write at most PIPE_BUF bytes, but for the one line longer than that, written alone.
+    assert [w for w in sink.writes if len(w) > pyframe_logging.ATOMIC_WRITE] == [lines[-2] + b"\n"]
+
+
 def test_a_full_queue_is_written_by_the_thread_that_logs():
     sink = Sink()
     batcher = LineBatcher(sink, interval=60, max_lines=10)

@@ -1,10 +1,11 @@
 """Logging through structlog, configured in one place: human-readable or JSON lines.
 
 Built for the pace of the access log (a line per request): structlog's production recipe —
-cached loggers, msgspec rendering to bytes — with lines to a file or pipe leaving in batches,
-one write per batch, at most ``FLUSH_INTERVAL`` seconds after they were logged, at once with
-any warning or error, and at exit. A line logged for every request (``per_request_line``) is
-even rendered with its batch, where the same code runs for hundreds of lines in a row.
+cached loggers, msgspec rendering to bytes — with lines to a file or pipe leaving in batches
+(a write per PIPE_BUF bytes of whole lines), at most ``FLUSH_INTERVAL`` seconds after they
+were logged, at once with any warning or error, and at exit. A line logged for every request
+(``per_request_line``) is even rendered with its batch, where the same code runs for hundreds
+of lines in a row.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import contextvars
 import io
 import logging as stdlib_logging
 import os
+import select
 import sys
 import threading
 import time
@@ -34,6 +36,8 @@ _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 FLUSH_INTERVAL = 0.1
 # A batch this long is written at once by the thread that logs: the bound on queued lines.
 MAX_BATCH_LINES = 256
+# The most bytes one write carries: what a pipe keeps whole among several writers' writes.
+ATOMIC_WRITE = getattr(select, "PIPE_BUF", 4096)
 EventDict = MutableMapping[str, Any]
 # Where a line rendered late carries the time it was logged at, for Stamp.
 _LOGGED_AT = "_pyframe_logged_at"
@@ -201,13 +205,13 @@ class LineBatcher:
                 batch.append(line)  # type: ignore[arg-type]
             if not batch:
                 return
-            batch.append(b"")
-            data = b"\n".join(batch)
             try:
                 if self.before_write is not None:
                     self.before_write()
-                self.out.write(data)
-                self.out.flush()
+                out = self.out
+                for data in _whole_line_chunks(batch):
+                    out.write(data)
+                    out.flush()
                 self.batches += 1
             except (OSError, ValueError):
                 pass  # the stream is gone (closed at exit, a broken pipe): nowhere to log to
@@ -241,6 +245,26 @@ class LineBatcher:
             self._stopping.wait(self.interval)
             self._pending.clear()
             self.flush()
+
+
+def _whole_line_chunks(lines: list[bytes]) -> list[bytes]:
+    """``lines`` joined, each followed by a newline, in writes of at most ``ATOMIC_WRITE``
+    bytes that end at a line's end (a longer line is a write of its own). Workers share the
+    server's stderr, usually a pipe, and the system keeps a write to a pipe whole only up to
+    PIPE_BUF bytes: a larger one can be split by another process's write, in mid-line."""
+    data = b"\n".join(lines) + b"\n"
+    if len(data) <= ATOMIC_WRITE:
+        return [data]
+    chunks, current, size = [], [], 0
+    for line in lines:
+        if current and size + len(line) + 1 > ATOMIC_WRITE:
+            chunks.append(b"\n".join(current) + b"\n")
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 1
+    if current:
+        chunks.append(b"\n".join(current) + b"\n")
+    return chunks
 
 
 def _render(deferred: Deferred) -> bytes | None:
