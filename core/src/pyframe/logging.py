@@ -25,7 +25,24 @@ from typing import Any
 
 import msgspec
 import structlog
-from structlog._config import _CONFIG as _STRUCTLOG  # the live configuration, read per call
+
+try:  # structlog's live configuration, read on every call (get_config() builds a copy)
+    from structlog._config import _CONFIG as _STRUCTLOG
+except ImportError:  # pragma: no cover - a structlog that moved it: the public copy, slower
+    class _PublicConfig:
+        @property
+        def default_processors(self) -> Any:
+            return structlog.get_config()["processors"]
+
+        @property
+        def default_wrapper_class(self) -> Any:
+            return structlog.get_config()["wrapper_class"]
+
+        @property
+        def logger_factory(self) -> Any:
+            return structlog.get_config()["logger_factory"]
+
+    _STRUCTLOG = _PublicConfig()
 
 __all__ = ["configure_logging", "get_logger", "per_request_line", "flush_logs", "LineBatcher",
            "Stamp", "render_json", "render_console", "FLUSH_INTERVAL", "MAX_BATCH_LINES"]
