@@ -36,6 +36,8 @@ os.environ.setdefault("PYFRAME_LOGGING__LEVEL", "warning")
 
 SECRET = secrets.token_urlsafe(32)
 VARIANTS = ("none", "bearer", "cookie")
+# Over HTTP only: every plugin on at once (issue 20's everything-on budget).
+EVERYTHING = "everything"
 # In-process only: the parts of the cost.
 PARTS = ("open", "vary")
 
@@ -51,7 +53,7 @@ def credentials(secret: str) -> tuple[str, str]:
 
 
 def headers_for(variant: str, token: str, cookie: str) -> dict[str, str]:
-    if variant == "bearer":
+    if variant in ("bearer", EVERYTHING):
         return {"Authorization": f"Bearer {token}"}
     if variant == "cookie":
         return {"Cookie": f"session={cookie}"}
@@ -180,7 +182,9 @@ def label(variant: str) -> str:
     return {"none": "no plugin", "bearer": "auth, bearer JWT (HS256)",
             "cookie": "auth, signed session cookie",
             "open": "(part) auth on, a route it leaves open, no credential",
-            "vary": "(part) no plugin, a middleware adding only Vary: Cookie"}[variant]
+            "vary": "(part) no plugin, a middleware adding only Vary: Cookie",
+            EVERYTHING: "everything on: auth (bearer), ratelimit (memory), cors, compression, "
+                        "static, metrics"}[variant]
 
 
 def bench_variant(variant: str, duration: int, token: str, cookie: str) -> benchlib.WrkResult:
@@ -205,9 +209,9 @@ def bench_variant(variant: str, duration: int, token: str, cookie: str) -> bench
 
 def http_table(rounds: int, duration: int) -> None:
     token, cookie = credentials(SECRET)
-    results: dict[str, list[benchlib.WrkResult]] = {v: [] for v in VARIANTS}
+    results: dict[str, list[benchlib.WrkResult]] = {v: [] for v in (*VARIANTS, EVERYTHING)}
     for _ in range(rounds):
-        for variant in VARIANTS:
+        for variant in results:
             benchlib.wait_for_quiet()
             results[variant].append(bench_variant(variant, duration, token, cookie))
     base = statistics.median(r.requests_per_s for r in results["none"])
