@@ -22,29 +22,10 @@ from aiohttp import WebSocketError, WSMsgType, web
 from pyframe.http.connection import PyFrameServer
 from pyframe.http.websocket import MaskGuard
 from pyframe.plugin import AcceptedWebSocket, HTTPError, accept_websocket
+from tests.plugins.ws.frames import BINARY, CLOSE, CONTINUATION, PING, TEXT, frame
 
 DEADLINE = 10.0
-TEXT, BINARY, CONTINUATION, CLOSE, PING = 0x1, 0x2, 0x0, 0x8, 0x9
 _ENDS = {WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR}
-
-
-def frame(opcode: int, payload: bytes = b"", *, fin: bool = True, masked: bool = True) -> bytes:
-    first = (0x80 if fin else 0) | opcode
-    bit = 0x80 if masked else 0
-    size = len(payload)
-    if size < 126:
-        head = struct.pack("!BB", first, bit | size)
-    elif size < 65536:
-        head = struct.pack("!BBH", first, bit | 126, size)
-    else:
-        head = struct.pack("!BBQ", first, bit | 127, size)
-    if not masked:
-        return head + payload
-    key = os.urandom(4)
-    repeated = (key * (size // 4 + 1))[:size]
-    body = (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(size,
-                                                                                       "big")
-    return head + key + body
 
 
 BYE = frame(CLOSE, struct.pack("!H", 1000))
