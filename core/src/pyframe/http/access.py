@@ -32,15 +32,8 @@ def request_finished(request: web.BaseRequest, response: Any) -> bool:
         return False
     dispatcher = context.app.dispatcher
     if dispatcher is not None:
-        observers = dispatcher.observers
-        done = FinishedRequest(context, response.status, response.body_length,
-                               perf_counter() - context.started)
-        # Observers.__call__, written out here: this runs for every request.
-        for observer in observers.observers:
-            try:
-                observer(done)
-            except Exception as exc:
-                observers.failed(observer, exc)
+        dispatcher.observers(FinishedRequest(context, response.status, response.body_length,
+                                             perf_counter() - context.started))
     return True
 
 
