@@ -19,7 +19,8 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.utils import floatToGoString
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
-from .observer import METHODS, OTHER_METHOD
+from pyframe.plugin import HTTP_METHODS
+
 from .server_metrics import ServerMetrics, compute_stats
 
 __all__ = ["Instruments", "OTHER_METHOD", "multiprocess_ready"]
@@ -27,7 +28,9 @@ __all__ = ["Instruments", "OTHER_METHOD", "multiprocess_ready"]
 REQUESTS_HELP = "HTTP requests answered, by method, route pattern and status."
 DURATION_HELP = "Time to produce a response, by method and route pattern."
 
-_METHODS = METHODS
+# Method labels: HTTP's own methods, any other token counted as OTHER.
+_METHODS = frozenset(HTTP_METHODS)
+OTHER_METHOD = "OTHER"
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 KNOWN_KINDS = ("websocket", "sse")
 
