@@ -22,7 +22,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from aiohttp import web
-from aiohttp.hdrs import CONNECTION, CONTENT_LENGTH, DATE, SERVER, TRANSFER_ENCODING
 from aiohttp.helpers import rfc822_formatted_time
 from aiohttp.http import SERVER_SOFTWARE, HttpVersion11
 from multidict import CIMultiDict
@@ -45,7 +44,12 @@ _date: list[Any] = ["", b""]
 # RFC 9110: a field name is a token; a value holds no control character but HTAB.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-_checked_names: set[str] = set()  # names seen to be tokens; bounded: past 1024, no caching
+# Names seen to be tokens, each with what it is to the writer: 0, or one of the bits below
+# (the fields whose presence changes the head). Bounded: past 1024 names, no caching.
+_name_kinds: dict[str, int] = {}
+_FRAMING, _LENGTH, _DATE, _SERVER_FIELD = 1, 2, 4, 8
+_KINDS = {"transfer-encoding": _FRAMING, "connection": _FRAMING, "content-length": _LENGTH,
+          "date": _DATE, "server": _SERVER_FIELD}
 
 
 def check_value(value: str) -> str:
@@ -54,12 +58,16 @@ def check_value(value: str) -> str:
     return value
 
 
-def _check_name(name: str) -> None:
-    if name not in _checked_names:
-        if _TOKEN.fullmatch(name) is None:
+def _name_kind(name: str) -> int:
+    """What ``name`` is to the writer (0, or one of the bits); ValueError if not a token."""
+    kind = _name_kinds.get(name)
+    if kind is None:
+        if not isinstance(name, str) or _TOKEN.fullmatch(name) is None:
             raise ValueError("a response header name is not an HTTP token")
-        if len(_checked_names) < 1024:
-            _checked_names.add(name)
+        kind = _KINDS.get(name.lower(), 0)
+        if len(_name_kinds) < 1024:
+            _name_kinds[name] = kind
+    return kind
 
 
 def check_headers(items: Iterable[tuple[str, str]]) -> None:
@@ -67,7 +75,7 @@ def check_headers(items: Iterable[tuple[str, str]]) -> None:
     with a control character. aiohttp would find the value only once it starts writing,
     with the connection then dropped; this finds both before anything is sent."""
     for name, value in items:
-        _check_name(name)
+        _name_kind(name)
         check_value(value)
 
 
@@ -140,19 +148,24 @@ def direct_response(request: web.BaseRequest, status: int, headers: CIMultiDict[
     if headers is None:
         head = _prefix(status, content_type) + length + _date_line() + _SERVER
         return DirectResponse(status, head, body)
-    # (aiohttp's hdrs names: istr, which a case-insensitive lookup takes without folding.)
-    if _serialize_headers is None or TRANSFER_ENCODING in headers or CONNECTION in headers:
+    # One pass over the names: each checked (once per name) and its kind read in one lookup.
+    kinds = 0
+    for name in headers:
+        kind = _name_kinds.get(name)
+        kinds |= kind if kind is not None else _name_kind(name)
+    if kinds & _FRAMING or _serialize_headers is None:
         return None  # framing the app chose itself: aiohttp's path honours it
-    if CONTENT_LENGTH in headers:  # the body's own length is written below instead
+    if kinds & _LENGTH:  # the body's own length is written below instead
         headers = headers.copy()
         headers.popall("Content-Length")
-    for name in headers.keys():
-        _check_name(name)
+    line = _status_lines.get(status)
+    if line is None:
+        line = _status_line(status)
     # Raises ValueError for a value with a control character: the caller answers 500.
-    head = _serialize_headers(_status_line(status), headers)[:-2]
-    if DATE not in headers:
+    head = _serialize_headers(line, headers)[:-2]
+    if not kinds & _DATE:
         head += _date_line()
-    if SERVER not in headers:
+    if not kinds & _SERVER_FIELD:
         head += _SERVER
     return DirectResponse(status, head + length, body)
 
