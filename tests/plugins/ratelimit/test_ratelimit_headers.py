@@ -59,6 +59,23 @@ def test_admitted_answer_reports_every_limit():
     assert quiet.admitted(decision(True, 0, (10, 0, 0))) == {"RateLimit": '"default";r=10'}
 
 
+
+@PROPS
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**10), st.integers(0, 10**10)),
+                min_size=1, max_size=3))
+def test_the_request_paths_field_is_the_admitted_answers(states):
+    # The limiter formats RateLimit from the strategy's flat reply, without a Decision: the
+    # same value admitted() gives for that decision.
+    limits = [Limit(10 + i, 1, name=f"l{i}") for i in range(len(states))]
+    answer = Answer(limits)
+    reply = [1, 0, 123]
+    for state in states:
+        reply += state
+    expected = answer.admitted(decision(True, 0, *states))["RateLimit"]
+    assert answer.ratelimit_of(reply, 3) == expected
+    with pytest.raises(ValueError, match="a decision on"):
+        answer.ratelimit_of(reply + [0, 0, 0], 3)
+
 def test_refused_answer():
     limits = [Limit(10, 1, name="second"), Limit(100, 3600, name="hour")]
     refused = decision(False, 2_500_000, (0, 2_500_000, 3_000_000), (50, 36_000_000, 10**9))

@@ -67,7 +67,8 @@ class Answer:
     """The fields and body for one set of limits, with what does not change worked out once.
 
     ``admitted(decision)`` -> headers for a response that went through: ``RateLimit`` for
-    every limit (and ``RateLimit-Policy``). ``refused(decision)`` -> (headers, body) for the
+    every limit (and ``RateLimit-Policy``); ``ratelimit_of`` is its ``RateLimit`` value from
+    a reply's flat states, for the request path. ``refused(decision)`` -> (headers, body) for the
     429: ``Retry-After``, ``RateLimit`` for the limits that refused only (so ``Retry-After``
     is never earlier than a ``t`` it is sent with, as the draft asks), ``RateLimit-Policy``
     for all, and a problem-details JSON body naming the violated policies.
@@ -82,7 +83,7 @@ class Answer:
         self.limits = tuple(limits)
         self.policy = policy_field(self.limits)
         self.send_policy = send_policy
-        # '"name";r=' per limit, quoted once: admitted() runs on every admitted request.
+        # '"name";r=' per limit, quoted once: ratelimit_of() runs on every admitted request.
         self._items = tuple(f"{sf_string(limit.name)};r=" for limit in self.limits)
 
     def _check(self, decision: Decision) -> None:
@@ -92,18 +93,37 @@ class Answer:
 
     def admitted(self, decision: Decision) -> dict[str, str]:
         self._check(decision)
+        flat: list[int] = []
+        for state in decision.states:
+            flat += state
+        headers = {RATELIMIT_HEADER: self.ratelimit_of(flat, 0)}
+        if self.send_policy:
+            headers[POLICY_HEADER] = self.policy
+        return headers
+
+    def ratelimit_of(self, states: Sequence[int], start: int) -> str:
+        """The ``RateLimit`` value of an admitted request, read straight from a strategy's
+        reply: from ``start`` on, ``remaining, reset_us, full_us`` per limit, as a Decision's
+        states hold them (the request path skips building the Decision)."""
+        items = self._items
+        if len(states) - start != 3 * len(items):
+            raise ValueError(f"a decision on {(len(states) - start) // 3} limits answered "
+                             f"with {len(items)}")
         # ratelimit_field() for every limit, with the names already quoted; remaining and
         # the seconds are a bucket's, so far below the 15 digits a field integer may have.
+        if len(items) == 1:
+            remaining, reset_us = states[start], states[start + 1]
+            if reset_us > 0:
+                return f"{items[0]}{remaining};t={-(-reset_us // MICROS)}"
+            return f"{items[0]}{remaining}"
         parts = []
-        for item, (remaining, reset_us, _) in zip(self._items, decision.states):
+        for i, item in enumerate(items):
+            remaining, reset_us = states[start + 3 * i], states[start + 3 * i + 1]
             if reset_us > 0:
                 parts.append(f"{item}{remaining};t={-(-reset_us // MICROS)}")
             else:
                 parts.append(f"{item}{remaining}")
-        headers = {RATELIMIT_HEADER: ", ".join(parts)}
-        if self.send_policy:
-            headers[POLICY_HEADER] = self.policy
-        return headers
+        return ", ".join(parts)
 
     def violated(self, decision: Decision) -> list[Limit]:
         return [limit for i, limit in enumerate(self.limits) if decision.refused_by(i)]

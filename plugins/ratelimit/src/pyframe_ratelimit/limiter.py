@@ -21,7 +21,7 @@ from pyframe.plugin import (
 
 from .config import RateLimitConfig
 from .gcra import Decision
-from .headers import PROBLEM_JSON, Answer
+from .headers import POLICY_HEADER, PROBLEM_JSON, RATELIMIT_HEADER, Answer
 from .keys import AddressKey, KeyFunc, build_key_func, loggable, parse_key_spec
 from .limits import Limit
 from .ops import GCRA, GCRA_OP
@@ -209,7 +209,11 @@ class Limiter:
             self.counters.admitted += 1
             response = await call_next(context)
             if plan.headers:
-                response.headers.update(plan.answer.admitted(strategy.decode(reply)))
+                answer = plan.answer
+                headers = response.headers
+                headers[RATELIMIT_HEADER] = answer.ratelimit_of(reply, strategy.states_at)
+                if answer.send_policy:
+                    headers[POLICY_HEADER] = answer.policy
             return response
         self.counters.refused += 1
         return await self._refuse(plan, strategy.decode(reply), client, context)

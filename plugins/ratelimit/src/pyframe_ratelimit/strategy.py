@@ -62,6 +62,9 @@ class RateLimitStrategy(Protocol):
 
     name: str
     lua: str
+    # Where a reply's per-limit states begin: ``remaining, reset_us, full_us`` for each
+    # limit from there on, as a Decision's states (read without decoding on the fast path).
+    states_at: int
 
     def keys(self, prefix: str, client_key: str, scope: str,
              limits: Sequence[Limit]) -> list[str]: ...
@@ -95,6 +98,7 @@ class GcraStrategy:
 
     name = "gcra"
     lua = GCRA_LUA
+    states_at = 3  # [allowed, retry_after_us, now_us], then the states
 
     def keys(self, prefix: str, client_key: str, scope: str,
              limits: Sequence[Limit]) -> list[str]:
