@@ -3,13 +3,20 @@ pipeline — one write, one read, one pooled connection — instead of a round t
 
 Redis runs the scripts one after another, as it would anyway; a pipeline is not a transaction
 and each call gets its own answer or its own error, so batching changes nothing but the cost.
+The calls are written in the protocol here, not through redis-py's Pipeline: its generic
+command packing and per-command bookkeeping cost more than the rate limiter's whole request
+(bench/RESULTS.md, "Rate limiting on Redis"); the replies are read with the connection's own
+parser (hiredis).
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+import re
 from typing import Any, NamedTuple
 
+from redis import __version__ as redis_version
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
@@ -27,6 +34,10 @@ MAX_BATCH = 256
 MAX_WAITING = 8192
 
 
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(number) for number in re.findall(r"\d+", text)[:3])
+
+
 class _Call(NamedTuple):
     what: str
     lua: str
@@ -34,6 +45,36 @@ class _Call(NamedTuple):
     keys: list[str]
     argv: list[bytes]
     future: asyncio.Future[Any]
+
+
+# The replies of a batch are read without a timer each: the batch has one (guarded() in
+# _send). redis-py reads math.inf as "no timeout for this read" from 8.0.1 on; an older one
+# would arm a timer at infinity, so there each read keeps the socket timeout (slower only).
+_READ_TIMEOUT = math.inf if _version(redis_version) >= (8, 0, 1) else None
+
+
+# The head of an EVALSHA call, up to its keys: per (sha, number of keys, number of args).
+_heads: dict[tuple[str, int, int], bytes] = {}
+
+
+def packed(sha: str, keys: list[str], argv: list[bytes]) -> bytes:
+    """``EVALSHA sha len(keys) *keys *argv`` as the bytes Redis reads (RESP2: an array of
+    bulk strings); keys are encoded as UTF-8, as redis-py's default encoder does."""
+    shape = (sha, len(keys), len(argv))
+    head = _heads.get(shape)
+    if head is None:
+        count = b"%d" % len(keys)
+        head = (b"*%d\r\n$7\r\nEVALSHA\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+                % (3 + len(keys) + len(argv), len(sha), sha.encode(), len(count), count))
+        if len(_heads) < 256:  # scripts times shapes: a handful
+            _heads[shape] = head
+    parts = [head]
+    for key in keys:
+        data = key.encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    for arg in argv:
+        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
+    return b"".join(parts)
 
 
 class ScriptCalls:
@@ -120,11 +161,29 @@ class ScriptCalls:
                 call.future.set_result(result)
 
     async def _pipeline(self, calls: list[_Call]) -> list[Any]:
-        pipe = self._client.pipeline(transaction=False)
-        for call in calls:
-            pipe.evalsha(call.sha, len(call.keys), *call.keys, *call.argv)
-        self.batches += 1
-        return await pipe.execute(raise_on_error=False)
+        """Every call written at once on one pooled connection, then each reply read: a
+        value, or the ResponseError (NOSCRIPT included) Redis answered for that call."""
+        pool = self._client.connection_pool
+        connection = await pool.get_connection()
+        try:
+            await connection.send_packed_command(
+                b"".join([packed(call.sha, call.keys, call.argv) for call in calls]))
+            self.batches += 1
+            results: list[Any] = []
+            for _ in calls:
+                try:
+                    results.append(await connection.read_response(timeout=_READ_TIMEOUT))
+                except redis_errors.ResponseError as exc:
+                    results.append(exc)
+        except BaseException:
+            # Replies may be left unread on the socket: it must not go back to the pool as
+            # it is (redis-py disconnects it too on a failed read; this covers the write and
+            # a cancellation between reads).
+            await connection.disconnect(nowait=True)
+            raise
+        finally:
+            await pool.release(connection)
+        return results
 
     async def close(self) -> None:
         """Fail the calls still waiting (BackendClosed) and wait, at most ``timeout``, for the
