@@ -135,9 +135,10 @@ def rss_kib(pids: list[int]) -> int:
     return total
 
 
-def start_redis(workdir: Path) -> tuple[subprocess.Popen, str] | None:
+def start_redis(workdir: Path, core: int | None = None) -> tuple[subprocess.Popen, str] | None:
     """A redis-server of the bench's own on a free port (never the shared one), and its URL;
-    None without redis-server. Stop it with ``terminate``."""
+    None without redis-server. ``core``: pinned to that CPU core (the load generator's, so
+    the server measured keeps its core to itself). Stop it with ``terminate``."""
     binary = shutil.which("redis-server")
     if binary is None:
         return None
@@ -145,6 +146,8 @@ def start_redis(workdir: Path) -> tuple[subprocess.Popen, str] | None:
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", HOST, "--save", "",
                              "--appendonly", "no", "--dir", str(workdir)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if core is not None and os.cpu_count() and os.cpu_count() > core:
+        os.sched_setaffinity(proc.pid, {core})
     return proc, f"redis://{HOST}:{port}/0"
 
 

@@ -1,6 +1,6 @@
 """Bench for the ratelimit plugin; run by hand, prints three tables.
 
-    uv run python bench/ratelimit.py [--rounds 3] [--duration 5] [--redis URL] [--skip-http]
+    uv run python bench/ratelimit.py [--rounds 3] [--duration 5] [--redis own|URL|none] [--skip-http]
 
 1. The cost per request, in-process: the RateLimitMiddleware called on a prepared context and
    response, against a pass-through middleware; on memory:// (admitted with and without the
@@ -8,16 +8,19 @@
    calls one after another). Best of 5 repeats.
 2. The whole request path in-process, as bench/inprocess.py drives it (aiohttp's protocol on
    an in-memory transport, uvloop, one keep-alive request at a time): CPU microseconds per
-   GET /plaintext with the limiter off and on. Steady on a busy machine; best of 7.
+   GET /plaintext with the limiter off and on; and, for scale, the floor: a limiter of a few
+   lines (one dict, the GCRA arithmetic, the fields or not) that a real one cannot undercut.
+   Steady on a busy machine; best of 7.
 3. Throughput with the limiter off and on (memory, memory without the fields, Redis), GET
    /plaintext: the server (bench/apps/pyframe_with_ratelimit.py, uvloop, access log off) pinned to
    core 0, ``wrk -t1 -c64`` pinned to core 1, both on 127.0.0.1; variants interleaved over
    rounds, the median kept, each run started once both cores are quiet. The limit is so
    high that every request is admitted. Issue 20's budgets: memory >= 0.90x, Redis >= 0.60x.
 
-The Redis is ``--redis`` (default redis://127.0.0.1:6379/0); every run uses its own key
-prefix, and the one bucket it makes is deleted at the end. Skip the Redis rows with
-``--redis none``.
+The Redis is a redis-server of the bench's own, pinned to core 1 with wrk so the server keeps
+core 0 to itself (``--redis own``, the default; its CPU share is reported), or ``--redis URL``
+(every run uses its own key prefix, and the one bucket it makes is deleted at the end). Skip
+the Redis rows with ``--redis none``.
 """
 
 from __future__ import annotations
@@ -28,13 +31,17 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import benchlib  # bench/ is the script's own folder, so first on sys.path
 
 VARIANTS = ("off", "memory", "memory_noheaders", "redis")
+# In-process only: the least a limiter costs (FloorLimiter), with and without the fields.
+FLOORS = ("floor", "floor_noheaders")
 PATH = "/plaintext"
 LIMIT = {"requests_per_minute": 60_000_000, "burst_size": 1_000_000}
 
@@ -138,6 +145,39 @@ def inprocess_table(redis: str | None, n: int) -> None:
 
 
 # 2. The whole request path, in-process.
+class FloorLimiter:
+    """The least a GCRA limiter can do in Python, for scale only: one dict read and write per
+    request, the arithmetic, and (``fields``) the two RateLimit fields. No bound on its keys,
+    no TTLs, no rules, no shared store: what the plugin adds on top of it is the rest."""
+
+    returns_response = True
+
+    def __init__(self, fields: bool) -> None:
+        from pyframe.plugin import MiddlewareOrder
+
+        self.order = MiddlewareOrder.RATE_LIMIT
+        self.fields = fields
+        self.tats: dict[str, int] = {}
+        self.interval = 1  # µs: 60,000,000 a minute
+        self.tolerance = 1_000_000
+
+    async def __call__(self, context: Any, call_next: Any) -> Any:
+        key = context.remote_addr
+        now = time.monotonic_ns() // 1000
+        tat = self.tats.get(key, now)
+        base = tat if tat > now else now
+        if base + self.interval - now > self.tolerance:
+            raise RuntimeError("the floor limiter never refuses in this bench")
+        self.tats[key] = new = base + self.interval
+        response = await call_next(context)
+        if self.fields:
+            remaining = (self.tolerance - (new - now)) // self.interval
+            headers = response.headers
+            headers["RateLimit"] = f'"default";r={remaining};t=1'
+            headers["RateLimit-Policy"] = '"default";q=60000000;w=60'
+        return response
+
+
 def app_for(variant: str, redis: str | None) -> Any:
     from _pyframe_common import build_app
     from pyframe_ratelimit import RateLimitMiddleware
@@ -149,13 +189,15 @@ def app_for(variant: str, redis: str | None) -> Any:
         app.middleware.append(RateLimitMiddleware(**LIMIT, headers=False))
     elif variant == "redis":
         app.middleware.append(RateLimitMiddleware(**LIMIT, backend=redis))
+    elif variant in FLOORS:
+        app.middleware.append(FloorLimiter(fields=variant == "floor"))
     return app
 
 
 async def request_path(redis: str | None, requests: int, repeat: int) -> dict[str, float]:
     import inprocess  # bench/inprocess.py: the in-memory transport and its driver
 
-    variants = [v for v in VARIANTS if v != "redis" or redis]
+    variants = [v for v in VARIANTS if v != "redis" or redis] + list(FLOORS)
     apps = {v: app_for(v, redis) for v in variants}
     factories = {}
     for variant, app in apps.items():
@@ -188,7 +230,8 @@ def request_path_table(redis: str | None, requests: int, repeat: int = 7) -> Non
 
 
 # 3. Under load.
-def bench_variant(variant: str, duration: int, redis: str | None, nice: int) -> dict[str, Any]:
+def bench_variant(variant: str, duration: int, redis: str | None, nice: int,
+                  redis_pid: int | None = None) -> dict[str, Any]:
     env = {"BENCH_RATELIMIT": variant, "PYFRAME_LOGGING__ACCESS_LOG": "false",
            "PYFRAME_LOGGING__LEVEL": "warning"}
     if redis:
@@ -201,33 +244,40 @@ def bench_variant(variant: str, duration: int, redis: str | None, nice: int) -> 
         url = f"http://{benchlib.HOST}:{server.port}{PATH}"
         benchlib.run_wrk(url, duration=1, nice=nice)  # warm-up
         benchlib.wait_for_quiet((1,), limit=0.15, timeout=30)
+        redis_before = benchlib.cpu_seconds(redis_pid) if redis_pid else 0.0
         result = benchlib.run_wrk(url, duration=duration, server_pid=server.pid, nice=nice)
         if result.non_2xx or result.socket_errors:
             raise RuntimeError(f"{variant}: wrk saw errors (a refusal means the limit was "
                                f"reached):\n{result.raw}")
-        return result.as_dict()
+        measured = result.as_dict()
+        measured["redis_cpu_share"] = ((benchlib.cpu_seconds(redis_pid) - redis_before)
+                                       / duration if redis_pid and variant == "redis" else None)
+        return measured
 
 
-def http_table(rounds: int, duration: int, redis: str | None) -> None:
+def http_table(rounds: int, duration: int, redis: str | None,
+               redis_pid: int | None = None) -> None:
     variants = [v for v in VARIANTS if v != "redis" or redis]
     nice = -10 if os.geteuid() == 0 else 0
     results: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
     for number in range(rounds):
         for variant in variants:
             benchlib.wait_for_quiet((0, 1), limit=0.15, timeout=60)
-            results[variant].append(bench_variant(variant, duration, redis, nice))
+            results[variant].append(bench_variant(variant, duration, redis, nice, redis_pid))
             print(f"round {number + 1} {variant}: "
                   f"{results[variant][-1]['requests_per_s']:,.0f} req/s", file=sys.stderr)
     base = statistics.median(r["requests_per_s"] for r in results["off"])
     print(f"\n## Throughput, GET {PATH} (wrk -t1 -c64 -d{duration}s, server on core 0, wrk on "
           f"core 1, median of {rounds})\n")
-    print("| limiter | requests/s | vs off | every round | server CPU | p99 (median) |")
-    print("| --- | ---: | ---: | --- | ---: | ---: |")
+    print("| limiter | requests/s | vs off | every round | server CPU | Redis CPU | p99 (median) |")
+    print("| --- | ---: | ---: | --- | ---: | ---: | ---: |")
     for variant, runs in results.items():
         rps = [r["requests_per_s"] for r in runs]
+        shares = [r["redis_cpu_share"] for r in runs if r.get("redis_cpu_share") is not None]
         print(f"| {variant} | {statistics.median(rps):,.0f} | "
               f"{statistics.median(rps) / base:.2f}x | {', '.join(f'{r:,.0f}' for r in rps)} | "
               f"{statistics.median(r['server_cpu_share'] for r in runs):.0%} | "
+              f"{f'{statistics.median(shares):.0%}' if shares else '—'} | "
               f"{statistics.median(r['p99_ms'] for r in runs):.2f} ms |")
     targets = {"memory": 0.90, "redis": 0.60}
     print()
@@ -242,24 +292,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=5)
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0",
-                        help="the Redis to measure against, or 'none'")
+    parser.add_argument("--redis", default="own",
+                        help="'own' (a private redis-server pinned to core 1), a URL, or "
+                             "'none'")
     parser.add_argument("--calls", type=int, default=40_000,
                         help="calls per in-process repeat (Redis: a twentieth)")
     parser.add_argument("--requests", type=int, default=5_000,
                         help="requests per repeat of the in-process request path")
     parser.add_argument("--skip-http", action="store_true")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="pyframe-bench-ratelimit-") as workdir:
+        own = None
+        url = args.redis
+        if url == "own":
+            own = benchlib.start_redis(Path(workdir), core=1)
+            if own is None:
+                sys.exit("--redis own needs redis-server; pass --redis URL or --redis none")
+            url = own[1]
+            benchlib.wait_for_port(int(url.rsplit(":", 1)[1].split("/")[0]),
+                                   time.perf_counter() + 10, own[0])
+        try:
+            run(args, None if url == "none" else url, own[0].pid if own else None)
+        finally:
+            if own is not None:
+                benchlib.terminate(own[0])
+
+
+def run(args: argparse.Namespace, url: str | None, redis_pid: int | None) -> None:
     redis = None
-    if args.redis != "none":
-        sep = "&" if "?" in args.redis else "?"
-        redis = f"{args.redis}{sep}prefix=bench-{uuid.uuid4().hex[:8]}:"
+    if url is not None:
+        sep = "&" if "?" in url else "?"
+        redis = f"{url}{sep}prefix=bench-{uuid.uuid4().hex[:8]}:"
     print(f"# ratelimit plugin bench — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-          f"{benchlib.cpu_model()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+          f"{benchlib.cpu_model()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+          f"; Redis: {'a private redis-server on core 1' if redis_pid else url}")
     inprocess_table(redis, args.calls)
     request_path_table(redis, args.requests)
     if not args.skip_http:
-        http_table(args.rounds, args.duration, redis)
+        http_table(args.rounds, args.duration, redis, redis_pid)
 
 
 if __name__ == "__main__":
