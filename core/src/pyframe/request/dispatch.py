@@ -180,7 +180,9 @@ class Dispatcher:
             # For the observers, called once the response is written (pyframe.http.access).
             # uvloop's clock ticks in milliseconds; durations want better.
             context.started = perf_counter()
-            request[CONTEXT_KEY] = context
+            # The request's own dict, as pyframe.http.access takes it off again: a mapping
+            # method call less per request.
+            request._state[CONTEXT_KEY] = context
         self.in_flight += 1
         try:
             try:
