@@ -5,7 +5,7 @@ Only the standard library, msgspec, structlog, importlib_metadata and ``pyframe.
 imported here, so the rest of the core can move around it. Reference: docs/backends.md.
 """
 
-from .checks import check_name, check_payload, encode_args, lua_reply, ttl_ms
+from .checks import check_name, check_payload, checked_keys, encode_args, lua_reply, ttl_ms
 from .contracts import (MAX_NAME_LENGTH, AtomicOp, Backend, BackendClosed, BackendError,
                         BackendHealth, BackendProvider, BackendUnavailable, Broker, BusState,
                         DataView, EventLog, InvalidBackendURL, InvalidLogId, KeyValueStore,
@@ -32,6 +32,6 @@ __all__ = [
     "MemoryBackend", "MemoryOptions",
     # what backend implementations use
     "BackendProvider", "BackendOptions", "parse_options", "split_url", "redact_url",
-    "LocalFanout", "HealthTracker", "Backoff", "SupervisedTask", "check_name", "check_payload",
+    "LocalFanout", "HealthTracker", "Backoff", "SupervisedTask", "check_name", "checked_keys", "check_payload",
     "encode_args", "lua_reply", "ttl_ms", "format_log_id", "parse_log_id", "check_limit", "INCR",
 ]

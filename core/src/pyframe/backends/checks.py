@@ -8,7 +8,7 @@ from typing import Any
 
 from .contracts import MAX_NAME_LENGTH, MessageTooLarge, OpArg
 
-__all__ = ["check_name", "check_payload", "ttl_ms", "encode_args", "lua_reply"]
+__all__ = ["check_name", "checked_keys", "check_payload", "ttl_ms", "encode_args", "lua_reply"]
 
 _EXACT = 2 ** 53  # the largest integer a double (a Lua number) holds exactly
 
@@ -22,6 +22,19 @@ def check_name(kind: str, name: str) -> None:
     if not name or len(name) > MAX_NAME_LENGTH:
         raise ValueError(f"a {kind} must be 1 to {MAX_NAME_LENGTH} characters, "
                          f"got {len(name)}")
+
+
+def checked_keys(keys: Sequence[str], prefix: str = "") -> list[str]:
+    """An op's keys as a list of its own, each with ``prefix`` in front, every one checked as
+    ``check_name`` does (TypeError for one str in place of a sequence of them)."""
+    if isinstance(keys, str):
+        raise TypeError("keys must be a sequence of str, not one str")
+    names = []
+    for key in keys:
+        if type(key) is not str or not 0 < len(key) <= MAX_NAME_LENGTH:
+            check_name("key", key)  # raises, saying what is wrong
+        names.append(prefix + key)
+    return names
 
 
 def check_payload(kind: str, data: bytes, limit: int) -> bytes:

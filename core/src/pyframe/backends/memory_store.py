@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from .checks import check_name, check_payload, encode_args, lua_reply, ttl_ms
-from .contracts import MAX_NAME_LENGTH, AtomicOp, BackendClosed, OpArg
+from .checks import check_name, check_payload, checked_keys, encode_args, lua_reply, ttl_ms
+from .contracts import AtomicOp, BackendClosed, OpArg
 from .keyspace import KeySpace
 from .ops import INCR
 
@@ -52,10 +52,5 @@ class MemoryStore:
                   args: Sequence[OpArg] = ()) -> T:
         if self._is_closed():
             raise BackendClosed("the backend is closed")
-        if isinstance(keys, str):
-            raise TypeError("keys must be a sequence of str, not one str")
-        keys = list(keys)  # the op gets a list of its own, whatever sequence came in
-        for key in keys:
-            if type(key) is not str or not 0 < len(key) <= MAX_NAME_LENGTH:
-                check_name("key", key)  # raises, saying what is wrong
-        return lua_reply(op.python(self.keyspace, keys, encode_args(args)))
+        # The op gets a list of its own, whatever sequence came in.
+        return lua_reply(op.python(self.keyspace, checked_keys(keys), encode_args(args)))

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 
-from pyframe.backends import (INCR, MAX_NAME_LENGTH, AtomicOp, BackendClosed, HealthTracker,
-                              OpArg, check_name, check_payload, encode_args, ttl_ms)
+from pyframe.backends import (INCR, AtomicOp, BackendClosed, HealthTracker, OpArg, check_name,
+                              check_payload, checked_keys, encode_args, ttl_ms)
 
 from .batch import ScriptCalls
 from .errors import guarded
@@ -71,16 +71,9 @@ class RedisStore:
 
     async def run(self, op: AtomicOp[T], keys: Sequence[str] = (),
                   args: Sequence[OpArg] = ()) -> T:
-        if isinstance(keys, str):
-            raise TypeError("keys must be a sequence of str, not one str")
+        names = checked_keys(keys, self._prefix)
         if self._is_closed():
             raise BackendClosed("the backend is closed")
-        prefix = self._prefix
-        names = []
-        for key in keys:
-            if type(key) is not str or not 0 < len(key) <= MAX_NAME_LENGTH:
-                check_name("key", key)  # raises, saying what is wrong
-            names.append(prefix + key)
         return await self.eval(op.name, op.lua, op.sha, names, encode_args(args))
 
     async def eval(self, name: str, lua: str, sha: str, keys: list[str],
