@@ -146,6 +146,17 @@ async def test_op_errors_and_wrong_types_raise_operation_failed(env):
         await store.incr("h")
 
 
+
+async def test_op_keys_are_checked_before_anything_runs(env):
+    store = (await env.open()).store
+    assert await store.run(ECHO, ("k",), ["a"]) == [b"a"]  # any sequence of str
+    with pytest.raises(TypeError, match="not one str"):
+        await store.run(ECHO, "k", ["a"])
+    with pytest.raises(TypeError, match="a key must be a str"):
+        await store.run(ECHO, ["k", 1], ["a"])
+    with pytest.raises(ValueError, match="1 to"):
+        await store.run(ECHO, ["k", ""], ["a"])
+
 async def test_a_closed_backend_refuses_store_calls(env):
     backend = await env.open()
     await backend.close()

@@ -94,15 +94,3 @@ async def test_a_batch_cut_short_leaves_no_reply_for_the_next(redis_server):
     assert replies == [[f"n{i}".encode()] for i in range(30)]
     await backend.close()
 
-
-def test_an_ops_keys_are_checked_and_prefixed_the_same_on_both_stores():
-    from pyframe.backends import checked_keys
-
-    keys = ("a", "b")
-    assert checked_keys(keys) == ["a", "b"] and checked_keys(keys, "p:") == ["p:a", "p:b"]
-    with pytest.raises(TypeError, match="not one str"):
-        checked_keys("ab")
-    with pytest.raises(TypeError, match="a key must be a str"):
-        checked_keys(["a", 1])  # type: ignore[list-item]
-    with pytest.raises(ValueError, match="1 to"):
-        checked_keys(["a", ""])
