@@ -29,11 +29,18 @@ def test_a_call_is_written_as_redis_py_writes_it():
         assert packed(sha, keys, argv) == expected
 
 
-async def test_calls_of_one_loop_turn_share_one_pipeline(redis_server):
+@pytest.fixture
+async def private(redis_server):
+    """A redis-server of the test's own and an open backend on it: (server, store)."""
     server = redis_server()
     backend = create(f"{server.url}?{FAST}")
     await backend.open()
-    store = backend.store
+    yield server, backend.store
+    await backend.close()
+
+
+async def test_calls_of_one_loop_turn_share_one_pipeline(private):
+    _, store = private
     await store.run(ECHO, ["k"], ["warm"])  # both scripts loaded first
     with pytest.raises(OperationFailed):
         await store.run(REFUSE, ["k"], [])
@@ -47,14 +54,10 @@ async def test_calls_of_one_loop_turn_share_one_pipeline(redis_server):
             assert isinstance(reply, OperationFailed) and "refused by the op" in str(reply)
         else:
             assert reply == [str(i).encode(), b"x"]
-    await backend.close()
 
 
-async def test_a_lost_script_is_loaded_again_for_the_whole_batch(redis_server):
-    server = redis_server()
-    backend = create(f"{server.url}?{FAST}")
-    await backend.open()
-    store = backend.store
+async def test_a_lost_script_is_loaded_again_for_the_whole_batch(private):
+    server, store = private
     assert await store.run(ECHO, [], ["a"]) == [b"a"]
     client = redis.Redis.from_url(server.url)
     await client.script_flush()  # as after a restart or a failover
@@ -62,14 +65,10 @@ async def test_a_lost_script_is_loaded_again_for_the_whole_batch(redis_server):
     replies = await asyncio.gather(*(store.run(ECHO, [], [str(i)]) for i in range(20)))
     assert replies == [[str(i).encode()] for i in range(20)]
     assert store.script_loads == 2
-    await backend.close()
 
 
-async def test_a_batch_cut_short_leaves_no_reply_for_the_next(redis_server):
-    server = redis_server()
-    backend = create(f"{server.url}?{FAST}")
-    await backend.open()
-    store = backend.store
+async def test_a_batch_cut_short_leaves_no_reply_for_the_next(private):
+    server, store = private
     assert await store.run(ECHO, [], ["before"]) == [b"before"]
     server.pause()  # the calls are written; nothing answers until the batch's timeout
     try:
@@ -92,5 +91,4 @@ async def test_a_batch_cut_short_leaves_no_reply_for_the_next(redis_server):
     assert reply == [b"after"]
     replies = await asyncio.gather(*(store.run(ECHO, [], [f"n{i}"]) for i in range(30)))
     assert replies == [[f"n{i}".encode()] for i in range(30)]
-    await backend.close()
 
