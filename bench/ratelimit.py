@@ -325,7 +325,7 @@ def run(args: argparse.Namespace, url: str | None, redis_pid: int | None) -> Non
         redis = f"{url}{sep}prefix=bench-{uuid.uuid4().hex[:8]}:"
     print(f"# ratelimit plugin bench — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"{benchlib.cpu_model()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
-          f"; Redis: {'a private redis-server on core 1' if redis_pid else url}")
+          f"; Redis: {'a private redis-server on core 1' if redis_pid else url or 'none'}")
     inprocess_table(redis, args.calls)
     request_path_table(redis, args.requests)
     if not args.skip_http:
