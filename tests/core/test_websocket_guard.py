@@ -12,8 +12,6 @@ import base64
 import os
 import random
 import struct
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -22,7 +20,9 @@ from aiohttp import WebSocketError, WSMsgType, web
 from pyframe.http.connection import PyFrameServer
 from pyframe.http.websocket import MaskGuard
 from pyframe.plugin import AcceptedWebSocket, HTTPError, accept_websocket
-from tests.plugins.ws.frames import BINARY, CLOSE, CONTINUATION, PING, TEXT, frame
+from tests.plugins.ws.frames import (BINARY, CLOSE, CONTINUATION, PING, TEXT, RawClient,
+                                     frame)
+from tests.plugins.ws.support import bare_server
 
 DEADLINE = 10.0
 _ENDS = {WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR}
@@ -63,19 +63,6 @@ class Recorder:
                 if m.type is WSMsgType.ERROR and isinstance(m.data, WebSocketError)]
 
 
-@asynccontextmanager
-async def serving(recorder: Recorder, server_class: type[web.Server] = PyFrameServer
-                  ) -> AsyncIterator[int]:
-    server = server_class(recorder.handler)
-    listener = await asyncio.get_running_loop().create_server(server, "127.0.0.1", 0)
-    try:
-        yield listener.sockets[0].getsockname()[1]
-    finally:
-        listener.close()
-        await server.shutdown(2.0)
-        await listener.wait_closed()
-
-
 def handshake(port: int, version: str = "13", key: str | None = None) -> bytes:
     key = key if key is not None else base64.b64encode(os.urandom(16)).decode()
     return (f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
@@ -83,73 +70,31 @@ def handshake(port: int, version: str = "13", key: str | None = None) -> bytes:
             f"Sec-WebSocket-Version: {version}\r\n\r\n").encode()
 
 
-class Peer:
-    """A raw client: exactly the bytes it is given, and the server's frames read back."""
+class Peer(RawClient):
+    """The ws tests' raw client, which can also dribble bytes one at a time."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    async def open(cls, port: int, pipelined: bytes = b"") -> Peer:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(handshake(port) + pipelined)
-        await writer.drain()
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), DEADLINE)
-        assert head.startswith(b"HTTP/1.1 101"), head
-        return cls(reader, writer)
-
-    async def send(self, data: bytes, *, one_byte_at_a_time: bool = False) -> None:
-        if not one_byte_at_a_time:
-            self.writer.write(data)
-            await self.writer.drain()
-            return
+    async def send_bytewise(self, data: bytes) -> None:
         for i in range(len(data)):
             self.writer.write(data[i:i + 1])
             await self.writer.drain()
 
     async def close_code(self) -> int | None:
         """The code of the server's close frame (None: the TCP connection ended first)."""
-        async def read() -> int | None:
-            while True:
-                first, second = await self.reader.readexactly(2)
-                size = second & 0x7F
-                if size == 126:
-                    size = struct.unpack("!H", await self.reader.readexactly(2))[0]
-                elif size == 127:
-                    size = struct.unpack("!Q", await self.reader.readexactly(8))[0]
-                payload = await self.reader.readexactly(size)
-                if first & 0x0F == CLOSE:
-                    return struct.unpack("!H", payload[:2])[0]
-        try:
-            return await asyncio.wait_for(read(), DEADLINE)
-        except (asyncio.IncompleteReadError, ConnectionResetError):
-            return None
-
-    async def tcp_closed(self) -> bool:
-        try:
-            while await asyncio.wait_for(self.reader.read(65536), DEADLINE):
-                pass
-        except ConnectionResetError:
-            pass
-        return True
-
-    async def aclose(self) -> None:
-        self.writer.close()
-        try:
-            await self.writer.wait_closed()
-        except (ConnectionResetError, BrokenPipeError):
-            pass
+        _, close = await self.read_until_close()
+        return close.close_code if close is not None else None
 
 
 async def run_case(data: bytes, *, pipelined: bool = False,
                    one_byte_at_a_time: bool = False) -> tuple[Recorder, int | None]:
     recorder = Recorder()
-    async with serving(recorder) as port:
-        peer = await Peer.open(port, data if pipelined else b"")
-        if not pipelined:
-            await peer.send(data, one_byte_at_a_time=one_byte_at_a_time)
+    async with bare_server(recorder.handler, PyFrameServer) as port:
+        peer = await Peer.connect(port, after_handshake=data if pipelined else b"")
+        if one_byte_at_a_time:
+            await peer.send_bytewise(data)
+        elif not pipelined:
+            await peer.send(data)
         code = await peer.close_code()
-        assert await peer.tcp_closed()
+        assert await peer.closed_by_server()
         await asyncio.wait_for(recorder.done.wait(), DEADLINE)
         await peer.aclose()
     return recorder, code
@@ -224,8 +169,8 @@ async def test_valid_traffic_is_untouched(how):
 
 async def test_a_bare_aiohttp_server_is_not_strict():
     recorder = Recorder()
-    async with serving(recorder, web.Server) as port:
-        peer = await Peer.open(port)
+    async with bare_server(recorder.handler) as port:
+        peer = await Peer.connect(port)
         await peer.send(frame(TEXT, b"hi", masked=False) + BYE)
         assert await peer.close_code() == 1000
         await asyncio.wait_for(recorder.done.wait(), DEADLINE)
@@ -241,10 +186,7 @@ async def test_handshake_errors():
             return web.Response(status=exc.status, headers=exc.headers, text=exc.detail)
         raise AssertionError("the handshake should have failed")
 
-    server = PyFrameServer(handler)
-    listener = await asyncio.get_running_loop().create_server(server, "127.0.0.1", 0)
-    port = listener.sockets[0].getsockname()[1]
-    try:
+    async with bare_server(handler, PyFrameServer) as port:
         for request, status, header in [
                 (handshake(port, version="12"), b"426", b"Sec-WebSocket-Version: 13"),
                 (handshake(port, key="not-base64"), b"400", b"not a valid WebSocket handshake")]:
@@ -254,9 +196,6 @@ async def test_handshake_errors():
             writer.close()
             await writer.wait_closed()
             assert head.split(b" ")[1] == status and header in head
-    finally:
-        listener.close()
-        await server.shutdown(1.0)
 
 
 class Recording:
