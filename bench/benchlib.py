@@ -29,7 +29,8 @@ from typing import Any
 __all__ = ["BENCH_DIR", "APPS_DIR", "PEERS_PYTHON", "Server", "WrkResult", "free_port",
            "wait_for_port", "run_wrk", "cpu_seconds", "tree_cpu_seconds", "terminate",
            "core_times", "median", "fetch", "export_commit", "wait_for_quiet", "descendants",
-           "rss_kib", "start_redis", "prepare_client_process", "measure_each"]
+           "rss_kib", "start_redis", "prepare_client_process", "measure_each", "FANOUT_DEADLINE",
+           "http_json", "connect_clients", "AppServer", "print_report"]
 
 BENCH_DIR = Path(__file__).resolve().parent
 APPS_DIR = BENCH_DIR / "apps"
@@ -414,3 +415,104 @@ def _wait_exit_unreaped(pid: int, timeout: float) -> None:
 def dump_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+# -- fan-out benches (bench/ws.py, bench/sse.py): many clients of this process, one server ---
+
+FANOUT_DEADLINE = 120.0  # seconds for any one phase of a fan-out bench
+
+
+async def http_json(port: int, method: str, path: str, body: bytes = b"") -> Any:
+    """One request on a connection of its own; the JSON of a 200 answer (chunked or not)."""
+    reader, writer = await asyncio.open_connection(HOST, port)
+    try:
+        writer.write(f"{method} {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: {len(body)}"
+                     f"\r\nConnection: close\r\n\r\n".encode() + body)
+        raw = await asyncio.wait_for(reader.read(), FANOUT_DEADLINE)
+    finally:
+        writer.close()
+    head, _, payload = raw.partition(b"\r\n\r\n")
+    if b" 200 " not in head.split(b"\r\n")[0]:
+        raise RuntimeError(f"{method} {path}: {head[:80]!r}")
+    if b"chunked" in head.lower():
+        payload = payload.split(b"\r\n", 1)[1].rsplit(b"\r\n0\r\n", 1)[0]
+    return json.loads(payload)
+
+
+async def connect_clients(port: int, count: int,
+                          make_client: Callable[[], asyncio.Protocol]) -> list[Any]:
+    """``count`` connections made with ``make_client``, 250 in flight at a time (under the
+    listen backlog), each awaited until its ``greeted`` future is done."""
+    loop = asyncio.get_running_loop()
+    clients: list[Any] = []
+    batch = 250
+    async with asyncio.timeout(FANOUT_DEADLINE):
+        for start in range(0, count, batch):
+            made = await asyncio.gather(*(loop.create_connection(make_client, HOST, port)
+                                          for _ in range(min(batch, count - start))))
+            fresh = [protocol for _, protocol in made]
+            await asyncio.gather(*(c.greeted for c in fresh))
+            clients += fresh
+    return clients
+
+
+class AppServer:
+    """A server a bench writes into a folder of its own and starts: ``write`` its files, then
+    ``start`` its command. ``ready`` waits until ``/stats`` answers from every worker (each
+    answer carries the worker's ``pid``)."""
+
+    def __init__(self, name: str, workdir: Path) -> None:
+        self.name = name
+        self.port = free_port()
+        self.workdir = workdir / name
+        self.workdir.mkdir()
+        self.workers = 1
+        self.proc: subprocess.Popen | None = None
+
+    def write(self, filename: str, text: str) -> None:
+        (self.workdir / filename).write_text(text)
+
+    def pyframe_command(self, redis_url: str | None) -> list[str]:
+        """``pyframe run app:app``: pinned to core 0, or with a Redis URL two workers."""
+        argv = [sys.executable, "-m", "pyframe", "run", "app:app", "--host", HOST,
+                "--port", str(self.port)]
+        return argv + ["--workers", "2"] if redis_url else ["taskset", "-c", "0", *argv]
+
+    def start(self, argv: list[str], workers: int = 1) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYFRAME_")}
+        self.workers = workers
+        self.proc = subprocess.Popen(argv, cwd=self.workdir, env=env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    async def ready(self, timeout: float = 60.0) -> None:
+        assert self.proc is not None
+        deadline = time.perf_counter() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}")
+            try:
+                pids = {(await http_json(self.port, "GET", "/stats"))["pid"] for _ in range(8)}
+                if len(pids) >= self.workers:
+                    return
+            except OSError:
+                pass
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"{self.name} did not answer")
+            await asyncio.sleep(0.05)  # a poll step, with the deadline above
+
+    def rss(self) -> int:
+        assert self.proc is not None
+        return rss_kib(descendants(self.proc.pid))
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            terminate(self.proc)
+
+
+def print_report(table: str, results: list[dict[str, Any]], json_path: Path | None) -> None:
+    """The machine line and a bench's table on stdout; the raw results to ``json_path``."""
+    print(f"\nMachine: {cpu_model()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}\n")
+    print(table)
+    if json_path:
+        json_path.write_text(json.dumps(results, indent=2))

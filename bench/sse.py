@@ -20,22 +20,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import (cpu_model, descendants, free_port, measure_each,  # noqa: E402
-                      prepare_client_process, rss_kib, terminate)
-
-HOST = "127.0.0.1"
-DEADLINE = 120.0  # seconds for any one phase
+from benchlib import FANOUT_DEADLINE as DEADLINE  # noqa: E402
+from benchlib import (HOST, AppServer, connect_clients, http_json, measure_each,  # noqa: E402
+                      prepare_client_process, print_report)
 
 APP = '''
 import os
@@ -147,40 +141,11 @@ class Client(asyncio.Protocol):
             self.transport.close()
 
 
-async def connect_clients(port: int, count: int, arrivals: Arrivals) -> list[Client]:
-    loop = asyncio.get_running_loop()
-    clients: list[Client] = []
-    batch = 250  # in flight at once: under the listen backlog
-    async with asyncio.timeout(DEADLINE):
-        for start in range(0, count, batch):
-            made = await asyncio.gather(*(
-                loop.create_connection(lambda: Client(arrivals), HOST, port)
-                for _ in range(min(batch, count - start))))
-            fresh = [protocol for _, protocol in made]
-            await asyncio.gather(*(c.greeted for c in fresh))
-            clients += fresh
-    return clients
-
-
-async def http(port: int, method: str, path: str) -> dict[str, Any]:
-    reader, writer = await asyncio.open_connection(HOST, port)
-    try:
-        writer.write(f"{method} {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 0\r\n"
-                     f"Connection: close\r\n\r\n".encode())
-        raw = await asyncio.wait_for(reader.read(), DEADLINE)
-    finally:
-        writer.close()
-    head, _, payload = raw.partition(b"\r\n\r\n")
-    if b" 200 " not in head.split(b"\r\n")[0]:
-        raise RuntimeError(f"{method} {path}: {head[:80]!r}")
-    return json.loads(payload)
-
-
 async def subscribers(port: int, workers: int) -> int:
     """Subscribers summed over the workers (each answer says which worker it came from)."""
     seen: dict[int, int] = {}
     for _ in range(40):
-        answer = await http(port, "GET", "/stats")
+        answer = await http_json(port, "GET", "/stats")
         seen[answer["pid"]] = answer["count"]
         if len(seen) >= workers:
             break
@@ -197,56 +162,26 @@ async def wait_count(port: int, workers: int, expected: int) -> None:
 
 # -- servers -------------------------------------------------------------------------------
 
-class Served:
+class Served(AppServer):
     def __init__(self, name: str, workdir: Path, redis_url: str | None = None) -> None:
-        self.name = name
-        self.port = free_port()
-        self.workdir = workdir / name
-        self.workdir.mkdir()
-        (self.workdir / "app.py").write_text(APP)
+        super().__init__(name, workdir)
+        self.write("app.py", APP)
         backend = f'backend = "{redis_url}"' if redis_url else ""
-        (self.workdir / "pyframe.toml").write_text(TOML.format(backend=backend))
-        argv = [sys.executable, "-m", "pyframe", "run", "app:app", "--host", HOST,
-                "--port", str(self.port)]
-        argv = (argv + ["--workers", "2"]) if redis_url else ["taskset", "-c", "0", *argv]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYFRAME_")}
-        self.proc = subprocess.Popen(argv, cwd=self.workdir, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.workers = 2 if redis_url else 1
-
-    async def ready(self) -> None:
-        deadline = time.perf_counter() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}")
-            try:
-                pids = {(await http(self.port, "GET", "/stats"))["pid"] for _ in range(8)}
-                if len(pids) >= self.workers:
-                    return
-            except OSError:
-                pass
-            if time.perf_counter() > deadline:
-                raise TimeoutError(f"{self.name} did not answer")
-            await asyncio.sleep(0.05)  # a poll step, with the deadline above
-
-    def rss(self) -> int:
-        return rss_kib(descendants(self.proc.pid))
-
-    def stop(self) -> None:
-        terminate(self.proc)
+        self.write("pyframe.toml", TOML.format(backend=backend))
+        self.start(self.pyframe_command(redis_url), workers=2 if redis_url else 1)
 
 
 async def measure(server: Served, args: argparse.Namespace) -> dict[str, Any]:
     arrivals = Arrivals()
     await server.ready()
     result: dict[str, Any] = {"server": server.name}
-    warm = await connect_clients(server.port, 10, arrivals)  # load the code paths first
+    warm = await connect_clients(server.port, 10, lambda: Client(arrivals))  # load the code paths first
     for client in warm:
         client.close()
     await wait_count(server.port, server.workers, 0)
     before = server.rss()
     started = time.perf_counter()
-    clients = await connect_clients(server.port, args.clients, arrivals)
+    clients = await connect_clients(server.port, args.clients, lambda: Client(arrivals))
     result["connect_s"] = time.perf_counter() - started
     await wait_count(server.port, server.workers, args.clients)
     result["rss_per_stream_kib"] = (server.rss() - before) / args.clients
@@ -255,7 +190,7 @@ async def measure(server: Served, args: argparse.Namespace) -> dict[str, Any]:
     for trial in range(args.trials):
         times = arrivals.expect(f"data: one:{trial}:0\n".encode(), args.clients)
         t0 = time.perf_counter()
-        await http(server.port, "POST", f"/burst?n=1&tag=one:{trial}")
+        await http_json(server.port, "POST", f"/burst?n=1&tag=one:{trial}")
         await asyncio.wait_for(arrivals.done.wait(), DEADLINE)
         lasts.append(max(times) - t0)
         sent += 1
@@ -263,7 +198,7 @@ async def measure(server: Served, args: argparse.Namespace) -> dict[str, Any]:
         last = f"data: burst{trial}:{args.events - 1}\n".encode()
         times = arrivals.expect(last, args.clients)
         t0 = time.perf_counter()
-        await http(server.port, "POST", f"/burst?n={args.events}&tag=burst{trial}")
+        await http_json(server.port, "POST", f"/burst?n={args.events}&tag=burst{trial}")
         await asyncio.wait_for(arrivals.done.wait(), DEADLINE)
         rates.append(args.events / (max(times) - t0))
         sent += args.events
@@ -308,11 +243,7 @@ def main() -> None:
     args = parser.parse_args()
     runner = prepare_client_process(args.clients)
     results = runner(run(args))
-    print(f"\nMachine: {cpu_model()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}\n")
-    print(table(results, args))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    print_report(table(results, args), results, args.json)
 
 
 if __name__ == "__main__":

@@ -22,22 +22,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import (cpu_model, descendants, free_port, measure_each,  # noqa: E402
-                      prepare_client_process, rss_kib, terminate, tree_cpu_seconds)
-
-HOST = "127.0.0.1"
-DEADLINE = 120.0  # seconds for any one phase
+from benchlib import FANOUT_DEADLINE as DEADLINE  # noqa: E402
+from benchlib import (HOST, AppServer, connect_clients, http_json, measure_each,  # noqa: E402
+                      prepare_client_process, print_report, tree_cpu_seconds)
 
 PYFRAME_APP = '''
 import os
@@ -253,40 +248,9 @@ class Client(asyncio.Protocol):
             self.transport.close()
 
 
-async def connect_clients(port: int, count: int, arrivals: Arrivals) -> list[Client]:
-    loop = asyncio.get_running_loop()
-    clients: list[Client] = []
-    batch = 250  # in flight at once: under the listen backlog
-    async with asyncio.timeout(DEADLINE):
-        for start in range(0, count, batch):
-            made = await asyncio.gather(*(
-                loop.create_connection(lambda: Client(port, arrivals), HOST, port)
-                for _ in range(min(batch, count - start))))
-            fresh = [protocol for _, protocol in made]
-            await asyncio.gather(*(c.greeted for c in fresh))
-            clients += fresh
-    return clients
-
-
-async def http(port: int, method: str, path: str, body: bytes = b"") -> dict[str, Any]:
-    reader, writer = await asyncio.open_connection(HOST, port)
-    try:
-        writer.write(f"{method} {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: {len(body)}"
-                     f"\r\nConnection: close\r\n\r\n".encode() + body)
-        raw = await asyncio.wait_for(reader.read(), DEADLINE)
-    finally:
-        writer.close()
-    head, _, payload = raw.partition(b"\r\n\r\n")
-    if b" 200 " not in head.split(b"\r\n")[0]:
-        raise RuntimeError(f"{method} {path}: {head[:80]!r}")
-    if b"chunked" in head.lower():
-        payload = payload.split(b"\r\n", 1)[1].rsplit(b"\r\n0\r\n", 1)[0]
-    return json.loads(payload)
-
-
 async def wait_count(port: int, expected: int) -> None:
     deadline = time.perf_counter() + DEADLINE
-    while (await http(port, "GET", "/stats"))["count"] != expected:
+    while (await http_json(port, "GET", "/stats"))["count"] != expected:
         if time.perf_counter() > deadline:
             raise TimeoutError(f"the server never counted {expected} connections")
         await asyncio.sleep(0.1)  # a poll step, with the deadline above
@@ -294,67 +258,36 @@ async def wait_count(port: int, expected: int) -> None:
 
 # -- servers -------------------------------------------------------------------------------
 
-class Served:
+class Served(AppServer):
     def __init__(self, name: str, workdir: Path, redis_url: str | None = None) -> None:
-        self.name = name
-        self.port = free_port()
-        self.workdir = workdir / name
-        self.workdir.mkdir()
+        super().__init__(name, workdir)
         if name == "aiohttp":
-            (self.workdir / "app.py").write_text(AIOHTTP_APP)
-            argv = ["taskset", "-c", "0", sys.executable, "app.py", str(self.port)]
+            self.write("app.py", AIOHTTP_APP)
+            self.start(["taskset", "-c", "0", sys.executable, "app.py", str(self.port)])
         else:
-            (self.workdir / "app.py").write_text(PYFRAME_APP)
+            self.write("app.py", PYFRAME_APP)
             backend = f'backend = "{redis_url}"' if redis_url else ""
-            (self.workdir / "pyframe.toml").write_text(PYFRAME_TOML.format(backend=backend))
-            argv = [sys.executable, "-m", "pyframe", "run", "app:app", "--host", HOST,
-                    "--port", str(self.port)]
-            argv = (argv + ["--workers", "2"]) if redis_url else ["taskset", "-c", "0", *argv]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYFRAME_")}
-        self.proc = subprocess.Popen(argv, cwd=self.workdir, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.workers = 2 if redis_url else 1
-
-    async def ready(self) -> None:
-        deadline = time.perf_counter() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}")
-            try:
-                await http(self.port, "GET", "/stats")
-                pids = {(await http(self.port, "GET", "/stats"))["pid"] for _ in range(8)}
-                if len(pids) >= self.workers or self.workers == 1:
-                    return
-            except OSError:
-                pass
-            if time.perf_counter() > deadline:
-                raise TimeoutError(f"{self.name} did not answer")
-            await asyncio.sleep(0.05)  # a poll step, with the deadline above
-
-    def rss(self) -> int:
-        return rss_kib(descendants(self.proc.pid))
-
-    def stop(self) -> None:
-        terminate(self.proc)
+            self.write("pyframe.toml", PYFRAME_TOML.format(backend=backend))
+            self.start(self.pyframe_command(redis_url), workers=2 if redis_url else 1)
 
 
 async def measure(server: Served, args: argparse.Namespace) -> dict[str, Any]:
     arrivals = Arrivals()
     await server.ready()
     result: dict[str, Any] = {"server": server.name}
-    warm = await connect_clients(server.port, 10, arrivals)  # load the code paths first
+    warm = await connect_clients(server.port, 10, lambda: Client(server.port, arrivals))  # load the code paths first
     for client in warm:
         client.close()
     await wait_count(server.port, 0)
     before = server.rss()
     started = time.perf_counter()
-    clients = await connect_clients(server.port, args.clients, arrivals)
+    clients = await connect_clients(server.port, args.clients, lambda: Client(server.port, arrivals))
     result["connect_s"] = time.perf_counter() - started
     await wait_count(server.port, args.clients)
     result["rss_per_connection_kib"] = (server.rss() - before) / args.clients
     spread: dict[int, int] = {}
     for _ in range(10 * server.workers):
-        answer = await http(server.port, "GET", "/stats")
+        answer = await http_json(server.port, "GET", "/stats")
         spread[answer["pid"]] = answer["local"]
     result["connections_by_pid"] = spread
     lasts = []
@@ -363,7 +296,7 @@ async def measure(server: Served, args: argparse.Namespace) -> dict[str, Any]:
         payload = f"b:{trial}".encode()
         times = arrivals.expect(payload, args.clients)
         t0 = time.perf_counter()
-        await http(server.port, "POST", "/broadcast", payload)
+        await http_json(server.port, "POST", "/broadcast", payload)
         await asyncio.wait_for(arrivals.done.wait(), DEADLINE)
         lasts.append(max(times) - t0)
     result["last_of_n_ms"] = [round(x * 1000, 1) for x in lasts]
@@ -373,7 +306,8 @@ async def measure(server: Served, args: argparse.Namespace) -> dict[str, Any]:
         client.close()
     await wait_count(server.port, 0)
 
-    clients = await connect_clients(server.port, args.fanout_clients, arrivals)
+    clients = await connect_clients(server.port, args.fanout_clients,
+                                    lambda: Client(server.port, arrivals))
     await wait_count(server.port, args.fanout_clients)
     rates = []
     cpu = tree_cpu_seconds(server.proc.pid)
@@ -381,7 +315,7 @@ async def measure(server: Served, args: argparse.Namespace) -> dict[str, Any]:
         last = f"u:{trial}:{args.fanout_messages - 1}".encode()
         times = arrivals.expect(last, args.fanout_clients)
         t0 = time.perf_counter()
-        await http(server.port, "POST", f"/burst?n={args.fanout_messages}&tag={trial}")
+        await http_json(server.port, "POST", f"/burst?n={args.fanout_messages}&tag={trial}")
         await asyncio.wait_for(arrivals.done.wait(), DEADLINE)
         rates.append(args.fanout_messages / (max(times) - t0))
     deliveries = args.trials * args.fanout_messages * args.fanout_clients
@@ -427,11 +361,7 @@ def main() -> None:
     args = parser.parse_args()
     runner = prepare_client_process(args.clients)
     results = runner(run(args))
-    print(f"\nMachine: {cpu_model()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}\n")
-    print(table(results, args))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    print_report(table(results, args), results, args.json)
 
 
 if __name__ == "__main__":
