@@ -29,6 +29,17 @@ def redis_url() -> str:
     return f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
 
 
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    """No pyframe.toml from the working directory, no PYFRAME_* variable from the shell: the
+    tests that build apps or start servers see only what they set up. Returns tmp_path."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("PYFRAME_"):
+            monkeypatch.delenv(name)
+    return tmp_path
+
 @pytest.fixture
 def redis_server(tmp_path):
     """``redis_server(**options)`` starts a redis-server of the test's own on a free port

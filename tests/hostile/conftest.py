@@ -6,7 +6,6 @@ No stray ``pyframe.toml`` or ``PYFRAME_*`` variable from the environment leaks i
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,11 +17,8 @@ from .processes import ServerProcess, served_project
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("PYFRAME_"):
-            monkeypatch.delenv(name)
+def _isolated_always(isolated: Path) -> None:
+    """Every hostile test runs isolated (tests/conftest.py's ``isolated``)."""
 
 
 def add_routes(app: PyFrameApp) -> PyFrameApp:

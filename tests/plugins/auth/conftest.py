@@ -3,7 +3,6 @@ with the auth plugin served on a real socket, free of any stray config or enviro
 
 from __future__ import annotations
 
-import os
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -25,12 +24,3 @@ def rsa_private() -> rsa.RSAPrivateKey:
 def other_rsa_private() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
-
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    """No pyframe.toml from the working directory, no PYFRAME_* variable from the shell."""
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("PYFRAME_"):
-            monkeypatch.delenv(name)
-    return tmp_path

@@ -92,12 +92,3 @@ def context(peer: str | None = "192.0.2.1", headers: Any = (), user: Any = None)
     """What key functions read from a request context: remote_addr, headers, user."""
     return SimpleNamespace(remote_addr=peer, headers=CIMultiDict(headers), user=user)
 
-
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    """No stray pyframe.toml or PYFRAME_* variable: for the tests that build apps."""
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("PYFRAME_"):
-            monkeypatch.delenv(name)
-    return tmp_path
