@@ -1,12 +1,19 @@
-"""Helpers for the outside compat tests: a server's run() in a thread, raw HTTP exchanges."""
+"""Helpers for the outside compat tests: a server's run() in a thread, raw HTTP exchanges,
+``pyframe run`` on an app file."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
+import os
 import socket
+import sys
+import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 DEADLINE = 20.0  # seconds; generous so a loaded machine does not fail a correct server
@@ -86,3 +93,43 @@ def wait_until(predicate: Callable[[], Any], what: str, timeout: float = DEADLIN
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} did not happen within {timeout} s")
         time.sleep(0.01)
+
+
+@contextlib.asynccontextmanager
+async def pyframe_run(directory: Path, source: str, *args: str, role: str | None = None
+                      ) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
+    """``pyframe run app.py:server.app *args`` on ``source`` (written to ``directory/app.py``),
+    with JSON logs: yields the process and its URL once it logs ``server_listening`` (from
+    the process of ``role``, such as ``"supervisor"`` with ``--workers``). Killed at the end if
+    it is still running."""
+    (directory / "app.py").write_text(textwrap.dedent(source))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYFRAME_")}
+    env["PYFRAME_LOGGING__FORMAT"] = "json"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "pyframe", "run", "app.py:server.app", *args, cwd=directory,
+        env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE)
+    try:
+        async with asyncio.timeout(DEADLINE):
+            url = await _listening_url(proc, role)
+        yield proc, url
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def _listening_url(proc: asyncio.subprocess.Process, role: str | None) -> str:
+    assert proc.stderr is not None
+    while True:
+        line = await proc.stderr.readline()
+        if not line:
+            raise AssertionError("pyframe run exited before listening")
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if event.get("event") == "server_listening" and (role is None
+                                                          or event.get("role") == role):
+            asyncio.ensure_future(proc.stderr.read())  # keep the pipe from filling
+            return event["url"]

@@ -7,11 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
-import json
-import os
 import signal
-import sys
-import textwrap
 import threading
 
 import aiohttp
@@ -23,7 +19,7 @@ from pyframe.compat.outside import sockets
 from pyframe.logging import flush_logs
 from pyframe.plugin import install_hint
 
-from .support import DEADLINE, running
+from .support import DEADLINE, pyframe_run, running
 
 pytest.importorskip("websockets")
 pytest.importorskip("pyframe_ws")
@@ -339,40 +335,15 @@ GUARDED_APP = """
 
 async def test_pyframe_run_serves_a_guarded_apps_websocket_route_and_drains_it(tmp_path):
     # run() is never called here: set_route alone readied the app for `pyframe run`.
-    (tmp_path / "app.py").write_text(textwrap.dedent(GUARDED_APP))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYFRAME_")}
-    env["PYFRAME_LOGGING__FORMAT"] = "json"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "pyframe", "run", "app.py:server.app", "--host", "127.0.0.1",
-        "--port", "0", cwd=tmp_path, env=env, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-    try:
+    async with pyframe_run(tmp_path, GUARDED_APP, "--host", "127.0.0.1", "--port", "0") \
+            as (proc, url):
         async with asyncio.timeout(DEADLINE * 2):
-            url = await listening_url(proc)
             async with client(url, "/ws") as ws:
                 await ws.send("through pyframe run")
                 assert await recv(ws) == b"through pyframe run"
                 proc.send_signal(signal.SIGTERM)
                 assert await wait_closed(ws) == 1001
             assert await proc.wait() == 0
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-
-
-async def listening_url(proc) -> str:
-    while True:
-        line = await proc.stderr.readline()
-        if not line:
-            raise AssertionError("pyframe run exited before listening")
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if event.get("event") == "server_listening":
-            asyncio.ensure_future(proc.stderr.read())  # keep the pipe from filling
-            return event["url"]
 
 
 def test_without_the_ws_plugin_installed_a_websocket_route_names_the_extra(monkeypatch):

@@ -5,15 +5,11 @@ serves ``server.app`` with the settings of ``server.config``."""
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
-import sys
-import textwrap
 
 import aiohttp
 
-from .support import DEADLINE
+from .support import DEADLINE, pyframe_run
 
 APP = """
     import os
@@ -31,16 +27,8 @@ APP = """
 
 
 async def test_two_worker_processes_serve_one_outside_app(tmp_path):
-    (tmp_path / "app.py").write_text(textwrap.dedent(APP))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYFRAME_")}
-    env["PYFRAME_LOGGING__FORMAT"] = "json"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "pyframe", "run", "app.py:server.app", "--workers", "2",
-        cwd=tmp_path, env=env, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-    try:
+    async with pyframe_run(tmp_path, APP, "--workers", "2", role="supervisor") as (proc, url):
         async with asyncio.timeout(DEADLINE * 2):
-            url = await supervisor_url(proc)
             pids = set()
             async with aiohttp.ClientSession() as session:
                 while len(pids) < 2:  # the kernel spreads new connections over both workers
@@ -51,21 +39,3 @@ async def test_two_worker_processes_serve_one_outside_app(tmp_path):
             assert proc.pid not in pids  # workers, not the supervisor
             proc.send_signal(signal.SIGTERM)
             assert await proc.wait() == 0
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-
-
-async def supervisor_url(proc) -> str:
-    while True:
-        line = await proc.stderr.readline()
-        if not line:
-            raise AssertionError("pyframe run exited before listening")
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if event.get("event") == "server_listening" and event.get("role") == "supervisor":
-            asyncio.ensure_future(proc.stderr.read())  # keep the pipe from filling
-            return event["url"]
