@@ -14,7 +14,7 @@ from pyframe.testing import TestClient
 from pyframe_sse import SSEManager
 from pyframe_sse.hub import HUB
 from pyframe_sse.wire import encode_entry, prepare_outgoing, topic_of
-from tests.backends.support import RedisServer, delete_prefix, unique_prefix
+from tests.backends.support import delete_prefix, unique_prefix
 
 from .support import DEADLINE, EventReader, sse_app, stream_route, wait_until
 
@@ -64,66 +64,58 @@ async def test_events_cross_machines_and_replay_works_on_either(shared_redis):
         resp.close()
 
 
-async def test_wake_ups_lost_while_the_bus_was_down_are_caught_up(tmp_path):
-    server = RedisServer(tmp_path)
-    server.start()
+async def test_wake_ups_lost_while_the_bus_was_down_are_caught_up(redis_server):
+    server = redis_server()
     url = f"{server.url}?timeout=1&reconnect_min=0.05&reconnect_max=0.2"
-    try:
-        (app_a, on_a), (app_b, _) = machine(url), machine(url)
-        async with TestClient(app_a) as a, TestClient(app_b):
-            resp = await a.get("/events?channel=room")
-            await wait_until(lambda: on_a.subscriber_count("room") == 1, what="a subscriber")
-            reader = EventReader(resp)
-            # An event lands in the log and its wake-up never reaches A (as when A's pub/sub
-            # connection is down while B sends).
-            entry = encode_entry(prepare_outgoing({"data": "sent while A was away"}))
-            lost = await app_b.state[HUB].lease.log.append(topic_of("default", "room"), entry)
-            client = redis.Redis.from_url(server.url)
-            try:
-                await client.client_kill_filter(_type="pubsub")
-            finally:
-                await client.aclose()
-            # A's bus goes down and comes back; the channel reads the log after its position.
-            event = await reader.next(DEADLINE)
-            assert (event.data, event.last_event_id) == ("sent while A was away", lost)
-            resp.close()
-    finally:
-        server.kill()
+    (app_a, on_a), (app_b, _) = machine(url), machine(url)
+    async with TestClient(app_a) as a, TestClient(app_b):
+        resp = await a.get("/events?channel=room")
+        await wait_until(lambda: on_a.subscriber_count("room") == 1, what="a subscriber")
+        reader = EventReader(resp)
+        # An event lands in the log and its wake-up never reaches A (as when A's pub/sub
+        # connection is down while B sends).
+        entry = encode_entry(prepare_outgoing({"data": "sent while A was away"}))
+        lost = await app_b.state[HUB].lease.log.append(topic_of("default", "room"), entry)
+        client = redis.Redis.from_url(server.url)
+        try:
+            await client.client_kill_filter(_type="pubsub")
+        finally:
+            await client.aclose()
+        # A's bus goes down and comes back; the channel reads the log after its position.
+        event = await reader.next(DEADLINE)
+        assert (event.data, event.last_event_id) == ("sent while A was away", lost)
+        resp.close()
 
 
-async def test_redis_stopping_and_coming_back(tmp_path):
-    server = RedisServer(tmp_path)
-    server.start()
+async def test_redis_stopping_and_coming_back(redis_server):
+    server = redis_server()
     url = f"{server.url}?timeout=0.5&reconnect_min=0.05&reconnect_max=0.2"
-    try:
-        (app_a, on_a), (app_b, on_b) = machine(url), machine(url)
-        async with TestClient(app_a) as a, TestClient(app_b):
-            resp = await a.get("/events?channel=room")
-            await wait_until(lambda: on_a.subscriber_count("room") == 1, what="a subscriber")
-            reader = EventReader(resp)
-            before = await on_b.send_event("room", {"data": "before"})
-            assert (await reader.next()).last_event_id == before
-            server.kill()
-            # The sender is told; nobody receives an event the log does not have.
-            with pytest.raises(BackendUnavailable):
-                await on_b.send_event("room", {"data": "while down"})
-            server.start()  # the same port, empty: the channel's log is gone
-            after = None
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + DEADLINE
-            while after is None:
-                try:
-                    after = await on_b.send_event("room", {"data": "after"})
-                except BackendUnavailable:
-                    assert loop.time() < deadline, "B never reached the restarted Redis"
-                    await asyncio.sleep(0.05)
-            # The stream stayed open: it is told the log lost events (the restarted Redis has
-            # no entry after its position, or a new stream that starts after it), then gets
-            # the new one.
-            notice, event = await reader.take(2)
-            assert notice.event == "missed_events"
-            assert notice.json() == {"reason": "expired", "last_event_id": before}
-            assert (event.data, event.last_event_id) == ("after", after)
-            resp.close()
-    finally:
+    (app_a, on_a), (app_b, on_b) = machine(url), machine(url)
+    async with TestClient(app_a) as a, TestClient(app_b):
+        resp = await a.get("/events?channel=room")
+        await wait_until(lambda: on_a.subscriber_count("room") == 1, what="a subscriber")
+        reader = EventReader(resp)
+        before = await on_b.send_event("room", {"data": "before"})
+        assert (await reader.next()).last_event_id == before
         server.kill()
+        # The sender is told; nobody receives an event the log does not have.
+        with pytest.raises(BackendUnavailable):
+            await on_b.send_event("room", {"data": "while down"})
+        server.start()  # the same port, empty: the channel's log is gone
+        after = None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DEADLINE
+        while after is None:
+            try:
+                after = await on_b.send_event("room", {"data": "after"})
+            except BackendUnavailable:
+                assert loop.time() < deadline, "B never reached the restarted Redis"
+                await asyncio.sleep(0.05)
+        # The stream stayed open: it is told the log lost events (the restarted Redis has
+        # no entry after its position, or a new stream that starts after it), then gets
+        # the new one.
+        notice, event = await reader.take(2)
+        assert notice.event == "missed_events"
+        assert notice.json() == {"reason": "expired", "last_event_id": before}
+        assert (event.data, event.last_event_id) == ("after", after)
+        resp.close()
