@@ -7,7 +7,6 @@ import contextvars
 import datetime
 import io
 import json
-import logging as stdlib_logging
 import os
 import subprocess
 import sys
@@ -28,24 +27,6 @@ from pyframe.logging import (
     render_console,
     render_json,
 )
-
-
-@pytest.fixture
-def isolated_logging(monkeypatch):
-    """configure_logging for one test: structlog, the root logger's handlers and the batcher
-    are put back afterwards, and loggers are not cached meanwhile (a module's logger, once
-    cached, would keep writing to this test's closed file in the tests after it)."""
-    handlers = list(stdlib_logging.root.handlers)
-    configure = structlog.configure
-    monkeypatch.setattr(structlog, "configure", lambda **options: configure(
-        **{**options, "cache_logger_on_first_use": False}))
-    yield monkeypatch
-    batcher = pyframe_logging._batcher[0]
-    if batcher is not None:
-        batcher.close()
-        pyframe_logging._batcher[0] = None
-    structlog.reset_defaults()
-    stdlib_logging.root.handlers[:] = handlers
 
 
 class Sink(io.RawIOBase):

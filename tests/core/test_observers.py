@@ -7,16 +7,13 @@ import asyncio
 import inspect
 import io
 import json
-import logging as stdlib_logging
 
 import pytest
-import structlog
 from aiohttp.test_utils import make_mocked_request
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 from structlog.testing import capture_logs
 
-import pyframe.logging as pyframe_logging
 from pyframe import HTTPError, PyFrameApp, StreamingResponse
 from pyframe.logging import configure_logging, flush_logs
 from pyframe.plugin import FinishedRequest, PluginError, hookimpl, requests_in_flight
@@ -288,25 +285,7 @@ def test_the_aiohttp_names_the_observers_rely_on_are_there():
 
 
 @pytest.fixture
-def uncached(monkeypatch):
-    """configure_logging without caching loggers: a module's logger, once cached, would keep
-    writing to this test's stream in the tests after it. Structlog and the root logger's
-    handlers are put back afterwards."""
-    handlers = list(stdlib_logging.root.handlers)
-    configure = structlog.configure
-    monkeypatch.setattr(structlog, "configure", lambda **options: configure(
-        **{**options, "cache_logger_on_first_use": False}))
-    yield
-    batcher = pyframe_logging._batcher[0]
-    if batcher is not None:
-        batcher.close()
-        pyframe_logging._batcher[0] = None
-    structlog.reset_defaults()
-    stdlib_logging.root.handlers[:] = handlers
-
-
-@pytest.fixture
-def json_log(tmp_path, uncached):
+def json_log(tmp_path, isolated_logging):
     """configure_logging("info", "json") to a file for one test."""
     path = tmp_path / "access.log"
     out = path.open("w")
@@ -342,7 +321,7 @@ async def test_the_access_line_keeps_every_field(json_log):
     assert (bad["request_id"], bad["status"]) == (None, 400)
 
 
-async def test_the_access_line_to_a_stream_without_a_file(uncached):
+async def test_the_access_line_to_a_stream_without_a_file(isolated_logging):
     stream = io.StringIO()
     configure_logging("info", "console", stream=stream)
     app, _ = watched_app()
